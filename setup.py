@@ -1,0 +1,43 @@
+"""Packaging for mtlzoo."""
+
+import pathlib
+
+from setuptools import find_packages
+from setuptools import setup
+
+HERE = pathlib.Path(__file__).parent
+
+setup(
+    name="mtlzoo",
+    version="0.1.0",
+    description="Multi-task learning model zoo for Keras 3 / TensorFlow.",
+    long_description=(HERE / "README.md").read_text(encoding="utf-8"),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10",
+    packages=find_packages(include=["mtlzoo", "mtlzoo.*"]),
+    include_package_data=True,
+    package_data={"mtlzoo": ["zoo_configs/*.json", "pretrained/*", "assets/*"]},
+    install_requires=[
+        # TF 2.21 (CPU build); GPU users install the "gpu" extra instead.
+        "tensorflow-cpu>=2.19,<2.22; extra != 'gpu'",
+        "keras>=3.10,<3.16",
+        "keras-tuner>=1.4.7,<1.5",
+        "tensorflow-datasets>=4.9.7,<4.10",
+        # tfds 4.9.10 imports it without declaring it.
+        "importlib_resources>=6",
+        "tensorboard>=2.19,<2.22",
+        "numpy>=1.26,<3",
+        "h5py>=3.10",
+        "scipy>=1.11",
+        "matplotlib>=3.8",
+        "pillow>=10",
+    ],
+    extras_require={
+        "gpu": ["tensorflow[and-cuda]>=2.19,<2.22"],
+        "test": ["pytest>=8", "pytest-timeout>=2"],
+        "dev": ["ruff>=0.6"],
+        "docs": ["mkdocs>=1.6"],
+    },
+    entry_points={"console_scripts": ["mtlzoo=mtlzoo.cli:main"]},
+)
