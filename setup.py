@@ -1,11 +1,13 @@
 """Packaging for mtlzoo."""
 
+import os
 import pathlib
 
 from setuptools import find_packages
 from setuptools import setup
 
 HERE = pathlib.Path(__file__).parent
+TENSORFLOW = os.environ.get("MTLZOO_TENSORFLOW", "tensorflow-cpu")
 
 setup(
     name="mtlzoo",
@@ -19,8 +21,9 @@ setup(
     include_package_data=True,
     package_data={"mtlzoo": ["zoo_configs/*.json", "pretrained/*", "assets/*"]},
     install_requires=[
-        # TF 2.21 (CPU build); GPU users install the "gpu" extra instead.
-        "tensorflow-cpu>=2.19,<2.22; extra != 'gpu'",
+        # CPU build by default; MTLZOO_TENSORFLOW=tensorflow selects the
+        # CUDA build (never install both in one environment).
+        f"{TENSORFLOW}>=2.19,<2.22",
         "keras>=3.10,<3.16",
         "keras-tuner>=1.4.7,<1.5",
         "tensorflow-datasets>=4.9.7,<4.10",
@@ -34,7 +37,6 @@ setup(
         "pillow>=10",
     ],
     extras_require={
-        "gpu": ["tensorflow[and-cuda]>=2.19,<2.22"],
         "test": ["pytest>=8", "pytest-timeout>=2"],
         "dev": ["ruff>=0.6"],
         "docs": ["mkdocs>=1.6"],

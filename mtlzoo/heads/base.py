@@ -1,0 +1,45 @@
+"""Shared pieces of head blocks."""
+
+from keras import layers
+
+
+def as_units(name, task, units):
+    """Normalise a hidden-layer spec (int or list of ints) to a list."""
+    if units is None:
+        return []
+    if isinstance(units, int):
+        units = [units]
+    if not isinstance(units, (list, tuple)) or not all(
+        isinstance(u, int) and u > 0 for u in units
+    ):
+        raise ValueError(
+            f"Head option `{name}` of task '{task}' must be a positive int "
+            f"or a list of them. Received: {name}={units!r}"
+        )
+    return list(units)
+
+
+def mlp(x, task, units, dropout, pooling="avg"):
+    """Pool a feature map (if spatial) and run hidden dense layers."""
+    if len(x.shape) == 4:
+        if pooling == "avg":
+            x = layers.GlobalAveragePooling2D(name=f"{task}_head_pool")(x)
+        elif pooling == "max":
+            x = layers.GlobalMaxPooling2D(name=f"{task}_head_pool")(x)
+        elif pooling == "flatten":
+            x = layers.Flatten(name=f"{task}_head_flatten")(x)
+        else:
+            raise ValueError(
+                f"Head option `pooling` of task '{task}' must be 'avg', "
+                f"'max' or 'flatten'. Received: pooling={pooling!r}"
+            )
+    if not 0.0 <= dropout < 1.0:
+        raise ValueError(
+            f"Head option `dropout` of task '{task}' must be in [0, 1). "
+            f"Received: dropout={dropout!r}"
+        )
+    for i, n in enumerate(units, start=1):
+        x = layers.Dense(n, activation="relu", name=f"{task}_head_dense_{i}")(x)
+        if dropout:
+            x = layers.Dropout(dropout, name=f"{task}_head_dropout_{i}")(x)
+    return x

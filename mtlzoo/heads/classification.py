@@ -1,0 +1,39 @@
+"""Classification and multi-label head: pooling + MLP + softmax/sigmoid."""
+
+from keras import layers
+
+from mtlzoo.heads.base import as_units
+from mtlzoo.heads.base import mlp
+
+
+class ClassificationHead:
+    """Pool the deepest feature map, hidden dense layers, class scores.
+
+    Outputs probabilities: softmax for `classification`, independent
+    sigmoids for `multilabel`. The last layer is named after the task.
+
+    Args:
+        task: mtlzoo.Task. A classification or multilabel task.
+        units: int or list of int. Hidden layer sizes. Defaults to [128].
+        dropout: float. Dropout after each hidden layer. Defaults to 0.
+        pooling: str. "avg", "max" or "flatten". Defaults to "avg".
+    """
+
+    options = ("units", "dropout", "pooling")
+
+    def __init__(self, task, units=(128,), dropout=0.0, pooling="avg"):
+        self.task = task
+        self.units = as_units("units", task.name, units)
+        self.dropout = float(dropout)
+        self.pooling = pooling
+
+    def __call__(self, features, input_shape):
+        x = features[max(features)]
+        x = mlp(x, self.task.name, self.units, self.dropout, self.pooling)
+        activation = "sigmoid" if self.task.kind == "multilabel" else "softmax"
+        return layers.Dense(
+            self.task.num_classes,
+            activation=activation,
+            name=self.task.name,
+            dtype="float32",
+        )(x)

@@ -1,0 +1,98 @@
+"""Dense decoder for per-pixel tasks: segmentation, depth, normals."""
+
+from keras import layers
+
+from mtlzoo.heads.base import as_units
+
+
+class DenseHead:
+    """Decoder from the deepest level back to input resolution with skips.
+
+    Starting at the deepest feature map of the task's path, each step
+    resizes to the next shallower level named in `skips`, concatenates that
+    level's features (shared-trunk or branch), and applies conv-BN-ReLU.
+    A final resize brings it to the input size; the output layer is named
+    after the task: softmax classes (segmentation), one linear channel
+    (depth) or unit normal vectors (normals).
+
+    Args:
+        task: mtlzoo.Task. A segmentation, depth or normals task.
+        width: int. Channels of the decoder convolutions. Defaults to 64.
+        skips: list of str. Levels whose features are concatenated on the
+            way up. Defaults to every level of the path below the deepest.
+        convs: int. Conv-BN-ReLU blocks per step. Defaults to 1.
+    """
+
+    options = ("width", "skips", "convs")
+
+    def __init__(self, task, width=64, skips=None, convs=1):
+        self.task = task
+        self.width = as_units("width", task.name, width)[0]
+        if isinstance(convs, bool) or not isinstance(convs, int) or convs < 1:
+            raise ValueError(
+                f"Head option `convs` of task '{task.name}' must be an int "
+                f">= 1. Received: convs={convs!r}"
+            )
+        self.convs = convs
+        self.skips = None if skips is None else list(skips)
+
+    def _block(self, x, tag):
+        name = self.task.name
+        for i in range(1, self.convs + 1):
+            x = layers.Conv2D(
+                self.width,
+                3,
+                padding="same",
+                use_bias=False,
+                name=f"{name}_head_{tag}_conv_{i}",
+            )(x)
+            x = layers.BatchNormalization(name=f"{name}_head_{tag}_bn_{i}")(x)
+            x = layers.ReLU(name=f"{name}_head_{tag}_relu_{i}")(x)
+        return x
+
+    def __call__(self, features, input_shape):
+        name = self.task.name
+        deepest = max(features)
+        skips = self.skips
+        if skips is None:
+            skips = [lv for lv in features if lv != deepest]
+        unknown = sorted(set(skips) - set(features) | ({deepest} & set(skips)))
+        if unknown:
+            raise ValueError(
+                f"Head option `skips` of task '{name}' names levels this "
+                f"path lacks or its deepest level; available skips: "
+                f"{sorted(lv for lv in features if lv != deepest)}. "
+                f"Received: skips={self.skips!r}"
+            )
+        x = layers.Conv2D(self.width, 1, name=f"{name}_head_{deepest}_project")(
+            features[deepest]
+        )
+        for level in sorted(skips, reverse=True):
+            skip = features[level]
+            h, w = skip.shape[1], skip.shape[2]
+            x = layers.Resizing(
+                h, w, interpolation="bilinear", name=f"{name}_head_{level}_up"
+            )(x)
+            x = layers.Concatenate(name=f"{name}_head_{level}_concat")(
+                [x, skip]
+            )
+            x = self._block(x, level)
+        x = layers.Resizing(
+            input_shape[0],
+            input_shape[1],
+            interpolation="bilinear",
+            name=f"{name}_head_upsample",
+        )(x)
+        x = self._block(x, "out")
+        if self.task.kind == "segmentation":
+            return layers.Conv2D(
+                self.task.num_classes,
+                1,
+                activation="softmax",
+                name=name,
+                dtype="float32",
+            )(x)
+        if self.task.kind == "depth":
+            return layers.Conv2D(1, 1, name=name, dtype="float32")(x)
+        x = layers.Conv2D(3, 1, name=f"{name}_head_vectors")(x)
+        return layers.UnitNormalization(axis=-1, name=name, dtype="float32")(x)

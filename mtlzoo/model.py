@@ -1,0 +1,535 @@
+"""MultiTaskModel: one network, one output per task, balanced training."""
+
+import keras
+import tensorflow as tf
+from keras import ops
+from keras.src.losses import loss as loss_module
+from keras.src.trainers.data_adapters import data_adapter_utils
+
+from mtlzoo import architectures
+from mtlzoo import backbones as backbones_lib
+from mtlzoo import weighting as weighting_lib
+from mtlzoo.architectures.hard_sharing import to_config
+from mtlzoo.tasks import validate_tasks
+
+
+@keras.saving.register_keras_serializable(package="mtlzoo")
+class MultiTaskModel(keras.Model):
+    """A multi-output Keras functional model with per-task training logic.
+
+    Outputs are a dict keyed by task name. Each task has a non-trainable
+    weight variable (`model.task_weights[name]`) that multiplies its loss
+    inside the train step, so a callback that assigns it changes training
+    from the next step. Logs carry `<task>_loss` (unweighted),
+    `<task>_weight` and the task metrics (`<task>_accuracy`, ...).
+    Missing labels (`-1` / `NaN`, or a zero sample weight) are skipped.
+
+    Args:
+        backbone: str. A name from `mtlzoo.backbones.list_backbones()`.
+        tasks: list of `mtlzoo.Task` (or their configs).
+        input_shape: tuple `(height, width, channels)`. Images are fed as
+            raw pixel values in 0..255; preprocessing is part of the model.
+        weights: None, `"imagenet"` or a path to backbone weights. Only
+            used when building; not part of the config (a loaded model gets
+            its saved weights). Defaults to None.
+        architecture: str. How parameters are shared, a name from
+            `mtlzoo.architectures.list_architectures()`. Defaults to
+            `"hard_sharing"`.
+        branch_points: dict. For hard sharing: task or tuple of tasks ->
+            level (`"P0"`..`"P5"`) where it leaves the shared trunk; the
+            branch owns copies of the later stages, initialised with the
+            same weights. Defaults to every task at the deepest level.
+        heads: dict. Task name -> head options (see `mtlzoo.heads`).
+        preprocessing: str. Input preprocessing mode; defaults to the
+            backbone's (see `mtlzoo.backbones`).
+        architecture_options: dict. Extra options of the architecture.
+        name: str. Model name.
+
+    Example:
+
+    >>> tasks = [mtlzoo.Task("digit", "classification", num_classes=10),
+    ...          mtlzoo.Task("ink", "regression")]
+    >>> model = mtlzoo.MultiTaskModel("tiny", tasks, input_shape=(32, 32, 1))
+    >>> model.compile(optimizer="adam")
+    """
+
+    def __init__(
+        self,
+        backbone,
+        tasks,
+        input_shape,
+        weights=None,
+        architecture="hard_sharing",
+        branch_points=None,
+        heads=None,
+        preprocessing=None,
+        architecture_options=None,
+        name="multi_task_model",
+        **kwargs,
+    ):
+        tasks = validate_tasks(tasks)
+        input_shape = _check_input_shape(input_shape)
+        names = [t.name for t in tasks]
+        heads = dict(heads or {})
+        unknown = sorted(set(heads) - set(names))
+        if unknown:
+            raise ValueError(
+                f"`heads` names unknown task(s) {unknown}; the tasks are "
+                f"{names}. Received: heads={heads!r}"
+            )
+        architecture_options = dict(architecture_options or {})
+        build_fn = architectures.get(architecture)
+        spec = backbones_lib.get(backbone)
+        stages = spec.build(
+            input_shape, weights=weights, preprocessing=preprocessing
+        )
+        image = keras.Input(shape=input_shape, name="image")
+        x = stages.preprocess(image)
+        options = dict(architecture_options)
+        if architecture == "hard_sharing":
+            options["branch_points"] = branch_points
+        elif branch_points is not None:
+            raise ValueError(
+                "`branch_points` apply to architecture='hard_sharing' only. "
+                f"Received: architecture={architecture!r}, "
+                f"branch_points={branch_points!r}"
+            )
+        outputs, shared, tree = build_fn(
+            x, stages, tasks, input_shape, heads, **options
+        )
+        super().__init__(inputs=image, outputs=outputs, name=name, **kwargs)
+        self.backbone = backbone
+        self.tasks = tasks
+        self.task_names = names
+        self.input_shape_ = input_shape
+        self.architecture = architecture
+        self.branch_points = tree
+        self.heads_config = heads
+        self.preprocessing = stages.preprocessing
+        self.architecture_options = architecture_options
+        self.levels = stages.levels
+        self._shared_tensors = list(shared)
+        self.task_weights = {}
+        for task in tasks:
+            self.task_weights[task.name] = self.add_weight(
+                shape=(),
+                initializer=keras.initializers.Constant(task.weight),
+                trainable=False,
+                name=f"{task.name}_weight",
+            )
+        self._task_loss_trackers = {
+            n: keras.metrics.Mean(name=f"{n}_loss") for n in names
+        }
+        self._task_metrics = {t.name: t.build_metrics() for t in tasks}
+        self.weighting = None
+        # Keras may reorder `trainable_variables` once sub-models are made
+        # from this graph; gradients and optimizer slots use this order.
+        object.__setattr__(self, "_canonical", list(self.weights))
+        object.__setattr__(self, "_with_shared", None)
+
+    # ------------------------------------------------------------------
+    def get_config(self):
+        return {
+            "backbone": self.backbone,
+            "tasks": [t.get_config() for t in self.tasks],
+            "input_shape": list(self.input_shape_),
+            "architecture": self.architecture,
+            "branch_points": to_config(self.branch_points),
+            "heads": self.heads_config,
+            "preprocessing": self.preprocessing,
+            "architecture_options": self.architecture_options,
+            "name": self.name,
+            "trainable": self.trainable,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config.pop("weights", None)
+        return cls(**config)
+
+    # ------------------------------------------------------------------
+    def compile(
+        self,
+        optimizer="adam",
+        weighting=None,
+        loss_weights=None,
+        head_optimizers=None,
+        run_eagerly=False,
+        steps_per_execution=1,
+        jit_compile=False,
+        **kwargs,
+    ):
+        """Configure training.
+
+        Args:
+            optimizer: optimizer or its name, for the shared parameters (and
+                for every head without its own optimizer).
+            weighting: str, dict or `mtlzoo.weighting.Weighting`. How task
+                losses (or gradients) combine. Defaults to equal weighting.
+            loss_weights: dict task -> float. Initial task weights (the
+                weight variables keep changing if a method or callback
+                assigns them).
+            head_optimizers: dict task -> optimizer. Separate optimizers for
+                parameters that only serve that task.
+            jit_compile: bool. XLA compilation; off by default (about 10x
+                slower training on CPU here).
+        """
+        for key in ("loss", "metrics", "weighted_metrics"):
+            if kwargs.get(key) is not None:
+                raise ValueError(
+                    f"MultiTaskModel takes its losses and metrics from its "
+                    f"tasks; `{key}` cannot be passed to compile(). "
+                    f"Received: {key}={kwargs[key]!r}"
+                )
+            kwargs.pop(key, None)
+        if kwargs:
+            raise ValueError(
+                f"Unknown compile() argument(s) {sorted(kwargs)}. "
+                f"Received: kwargs={kwargs!r}"
+            )
+        if loss_weights is not None:
+            if not isinstance(loss_weights, dict):
+                raise ValueError(
+                    "`loss_weights` must be a dict task name -> float. "
+                    f"Received: loss_weights={loss_weights!r}"
+                )
+            unknown = sorted(set(loss_weights) - set(self.task_names))
+            if unknown:
+                raise ValueError(
+                    f"`loss_weights` names unknown task(s) {unknown}; the "
+                    f"tasks are {self.task_names}. "
+                    f"Received: loss_weights={loss_weights!r}"
+                )
+            for name, value in loss_weights.items():
+                if not isinstance(value, (int, float)) or value < 0:
+                    raise ValueError(
+                        f"Loss weight of task '{name}' must be a non-negative "
+                        f"number. Received: loss_weights[{name!r}]={value!r}"
+                    )
+                self.task_weights[name].assign(float(value))
+        head_optimizers = dict(head_optimizers or {})
+        unknown = sorted(set(head_optimizers) - set(self.task_names))
+        if unknown:
+            raise ValueError(
+                f"`head_optimizers` names unknown task(s) {unknown}; the "
+                f"tasks are {self.task_names}. "
+                f"Received: head_optimizers={head_optimizers!r}"
+            )
+        super().compile(
+            optimizer=optimizer,
+            run_eagerly=run_eagerly,
+            steps_per_execution=steps_per_execution,
+            jit_compile=jit_compile,
+        )
+        method = weighting_lib.get(weighting)
+        method.setup(
+            self.task_names, [self.task_weights[n] for n in self.task_names]
+        )
+        self.weighting = method
+        self.head_optimizers = {
+            k: keras.optimizers.get(v) for k, v in head_optimizers.items()
+        }
+        self._partition_variables()
+        self._compile_config = (
+            keras.src.saving.serialization_lib.SerializableDict(
+                optimizer=self.optimizer,
+                weighting=method,
+                loss_weights=loss_weights,
+                head_optimizers=self.head_optimizers or None,
+                run_eagerly=run_eagerly,
+                steps_per_execution=steps_per_execution,
+                jit_compile=jit_compile,
+            )
+        )
+
+    def compile_from_config(self, config):
+        config = keras.saving.deserialize_keras_object(config)
+        self.compile(**config)
+        if self.built:
+            self.optimizer.build(self._main_variables)
+            for name, opt in self.head_optimizers.items():
+                opt.build(self._head_variables[name])
+
+    # ------------------------------------------------------------------
+    def _partition_variables(self):
+        """Split trainable variables by the tasks that use them.
+
+        Stored untracked (`object.__setattr__`), so Keras does not count
+        these lists as the model's own variables.
+        """
+        users = {}
+        for name in self.task_names:
+            sub = keras.Model(self.inputs, self.outputs_dict()[name])
+            for v in sub.trainable_variables:
+                users.setdefault(id(v), set()).add(name)
+        every = set(self.task_names)
+        for v in self._weighting_variables():
+            users.setdefault(id(v), every)
+        order = self._ordered_trainable()
+
+        def used_by(v):
+            return users.get(id(v), set())
+
+        heads = {
+            name: [v for v in order if used_by(v) == {name}]
+            for name in self.task_names
+        }
+        own = {id(v) for n in self.head_optimizers for v in heads[n]}
+        trunk = keras.Model(self.inputs, self._shared_tensors)
+        trunk_ids = {id(v) for v in trunk.trainable_variables}
+        parts = {
+            "_variables": order,
+            "_head_variables": heads,
+            "_main_variables": [v for v in order if id(v) not in own],
+            "_all_shared": [v for v in order if used_by(v) == every],
+            "_trunk_variables": [v for v in order if id(v) in trunk_ids],
+        }
+        for key, value in parts.items():
+            object.__setattr__(self, key, value)
+
+    def _ordered_trainable(self):
+        """Trainable variables in a fixed order (construction order)."""
+        trainable = {id(v): v for v in self.trainable_variables}
+        order = [v for v in self._canonical if id(v) in trainable]
+        seen = {id(v) for v in order}
+        order += [v for v in trainable.values() if id(v) not in seen]
+        return order
+
+    def _weighting_variables(self):
+        if self.weighting is None:
+            return []
+        return list(self.weighting.trainable_variables)
+
+    def outputs_dict(self):
+        """Output tensors of the functional graph, by task name."""
+        out = self._outputs_struct if hasattr(self, "_outputs_struct") else None
+        if isinstance(out, dict):
+            return out
+        return dict(zip(self.output_names, self.outputs))
+
+    @property
+    def metrics(self):
+        out = []
+        if self.compiled and self._loss_tracker is not None:
+            out.append(self._loss_tracker)
+        out.extend(self._task_loss_trackers.values())
+        for name in self.task_names:
+            out.extend(self._task_metrics[name])
+        return out
+
+    # ------------------------------------------------------------------
+    def _standardize_labels(self, y, sample_weight):
+        """Labels and sample weights as dicts keyed by task; validated."""
+        names = self.task_names
+        if y is None:
+            raise ValueError(
+                "Training needs labels: a dict task name -> labels. "
+                "Received: y=None"
+            )
+        if not isinstance(y, dict):
+            if len(names) == 1 and not isinstance(y, (list, tuple)):
+                y = {names[0]: y}
+            elif isinstance(y, (list, tuple)) and len(y) == len(names):
+                y = dict(zip(names, y))
+            else:
+                raise ValueError(
+                    f"Labels must be a dict with one entry per task {names}. "
+                    f"Received: y of type {type(y).__name__}"
+                )
+        missing = [n for n in names if n not in y]
+        extra = sorted(set(y) - set(names))
+        if missing or extra:
+            raise ValueError(
+                f"The labels must have one key per task. Missing labels for "
+                f"task(s) {missing}; unknown key(s) {extra}. "
+                f"Received: label keys={sorted(y)}"
+            )
+        for task in self.tasks:
+            label = y[task.name]
+            task.validate_label_spec(
+                tuple(label.shape), label.dtype, self.input_shape_
+            )
+        if sample_weight is None:
+            sw = {}
+        elif isinstance(sample_weight, dict):
+            extra = sorted(set(sample_weight) - set(names))
+            if extra:
+                raise ValueError(
+                    f"Sample weights name unknown task(s) {extra}; the "
+                    f"tasks are {names}. "
+                    f"Received: sample_weight keys={sorted(sample_weight)}"
+                )
+            sw = dict(sample_weight)
+        elif len(names) == 1:
+            sw = {names[0]: sample_weight}
+        else:
+            raise ValueError(
+                "With several tasks, sample weights must be a dict task "
+                "name -> (batch,) weights. Received: sample_weight of type "
+                f"{type(sample_weight).__name__}"
+            )
+        return y, sw
+
+    def _task_losses(self, y, y_pred, sw):
+        losses, present = [], []
+        for task in self.tasks:
+            n = task.name
+            loss = task.compute_loss(y[n], y_pred[n], sw.get(n))
+            mask = task.label_mask(y[n], y_pred[n])
+            if sw.get(n) is not None:
+                mask = task._apply_sample_weight(mask, sw[n])
+            losses.append(loss)
+            present.append(ops.cast(ops.sum(mask) > 0, "float32"))
+        return ops.stack(losses), ops.stack(present)
+
+    def _update_logs(self, y, y_pred, sw, losses):
+        for i, task in enumerate(self.tasks):
+            n = task.name
+            self._task_loss_trackers[n].update_state(losses[i])
+            task.update_metrics(
+                self._task_metrics[n], y[n], y_pred[n], sw.get(n)
+            )
+        logs = {m.name: m.result() for m in self.metrics}
+        return logs
+
+    def _current_weights(self):
+        return ops.stack([self.task_weights[n].value for n in self.task_names])
+
+    # ------------------------------------------------------------------
+    def train_step(self, data):
+        x, y, sample_weight = data_adapter_utils.unpack_x_y_sample_weight(data)
+        y, sw = self._standardize_labels(y, sample_weight)
+        if self.weighting.requires_gradients:
+            y_pred, losses, total = self._gradient_method_step(x, y, sw)
+        else:
+            y_pred, losses, total = self._loss_method_step(x, y, sw)
+        self._loss_tracker.update_state(total)
+        logs = self._update_logs(y, y_pred, sw, losses)
+        for n in self.task_names:
+            logs[f"{n}_weight"] = ops.convert_to_tensor(self.task_weights[n])
+        return logs
+
+    def _regularization(self):
+        if self.losses:
+            return ops.sum(
+                ops.stack([ops.cast(v, "float32") for v in self.losses])
+            )
+        return ops.zeros((), "float32")
+
+    def _loss_method_step(self, x, y, sw):
+        with tf.GradientTape() as tape:
+            y_pred = self(x, training=True)
+            losses, present = self._task_losses(y, y_pred, sw)
+            weights = self._current_weights()
+            total = self.weighting.combine_losses(losses, weights, present)
+            total = total + self._regularization()
+            scaled = loss_module.scale_loss_for_distribution(total)
+            scaled = self.optimizer.scale_loss(scaled)
+        variables = self._variables
+        grads = tape.gradient(scaled, variables)
+        self._apply(grads, variables)
+        return y_pred, losses, total
+
+    def _gradient_method_step(self, x, y, sw):
+        rep = self.weighting.representation_gradients
+        with tf.GradientTape(persistent=True) as tape:
+            if rep:
+                y_pred, shared = self._forward_with_shared(x)
+            else:
+                y_pred = self(x, training=True)
+            losses, present = self._task_losses(y, y_pred, sw)
+            weights = self._current_weights()
+            weighted = weights * present * losses
+            total = ops.sum(weighted) + self._regularization()
+            per_task = [weighted[i] for i in range(len(self.tasks))]
+            scaled = loss_module.scale_loss_for_distribution(total)
+        scale = loss_module.scale_loss_for_distribution(ops.ones(()))
+        shared_vars = self._trunk_variables if rep else self._all_shared
+        targets = shared if rep else shared_vars
+        rows = []
+        for t in per_task:
+            g = tape.gradient(t, targets, unconnected_gradients="zero")
+            rows.append(ops.concatenate([ops.reshape(a, (-1,)) for a in g]))
+        matrix = ops.stack(rows) * scale
+        direction = self.weighting.combine_gradients(
+            matrix, losses, weights, present
+        )
+        pieces = _split_like(direction, targets)
+        if rep:
+            shared_grads = tape.gradient(
+                targets,
+                shared_vars,
+                output_gradients=pieces,
+                unconnected_gradients="zero",
+            )
+        else:
+            shared_grads = pieces
+        shared_ids = {id(v) for v in shared_vars}
+        rest = [v for v in self._variables if id(v) not in shared_ids]
+        rest_grads = tape.gradient(scaled, rest, unconnected_gradients="zero")
+        if self.losses:
+            # Regularisers on shared parameters (e.g. soft-sharing
+            # couplings) add to the method's direction.
+            reg = tape.gradient(
+                self._regularization(),
+                shared_vars,
+                unconnected_gradients="zero",
+            )
+            shared_grads = [g + r for g, r in zip(shared_grads, reg)]
+        del tape
+        grads_by_id = dict(zip((id(v) for v in rest), rest_grads))
+        grads_by_id.update(zip((id(v) for v in shared_vars), shared_grads))
+        variables = self._variables
+        self._apply([grads_by_id[id(v)] for v in variables], variables)
+        return y_pred, losses, total
+
+    def _forward_with_shared(self, x):
+        if self._with_shared is None:
+            model = keras.Model(
+                self.inputs, [self.outputs_dict(), self._shared_tensors]
+            )
+            object.__setattr__(self, "_with_shared", model)
+        return self._with_shared(x, training=True)
+
+    def _apply(self, grads, variables):
+        if not self.head_optimizers:
+            self.optimizer.apply_gradients(zip(grads, variables))
+            return
+        by_id = dict(zip((id(v) for v in variables), grads))
+        main = self._main_variables
+        self.optimizer.apply_gradients([(by_id[id(v)], v) for v in main])
+        for name, opt in self.head_optimizers.items():
+            own = self._head_variables[name]
+            opt.apply_gradients([(by_id[id(v)], v) for v in own])
+
+    def test_step(self, data):
+        x, y, sample_weight = data_adapter_utils.unpack_x_y_sample_weight(data)
+        y, sw = self._standardize_labels(y, sample_weight)
+        y_pred = self(x, training=False)
+        losses, present = self._task_losses(y, y_pred, sw)
+        total = self.weighting.combine_losses(
+            losses, self._current_weights(), present
+        )
+        self._loss_tracker.update_state(total + self._regularization())
+        return self._update_logs(y, y_pred, sw, losses)
+
+
+def _split_like(vector, tensors):
+    """Cut a flat vector into pieces shaped like `tensors`."""
+    sizes = [tf.size(t) for t in tensors]
+    pieces = tf.split(vector, tf.stack(sizes), num=len(tensors))
+    return [tf.reshape(p, tf.shape(t)) for p, t in zip(pieces, tensors)]
+
+
+def _check_input_shape(input_shape):
+    try:
+        shape = tuple(int(d) for d in input_shape)
+    except (TypeError, ValueError):
+        shape = None
+    if shape is None or len(shape) != 3 or min(shape) < 1:
+        raise ValueError(
+            "`input_shape` must be (height, width, channels) with positive "
+            f"integers. Received: input_shape={input_shape!r}"
+        )
+    return shape

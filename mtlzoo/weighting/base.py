@@ -1,0 +1,87 @@
+"""The contract between `MultiTaskModel.train_step` and a weighting method."""
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="mtlzoo")
+class Weighting(keras.layers.Layer):
+    """Base class of task-balancing methods.
+
+    `MultiTaskModel.compile(weighting=...)` attaches one instance to the
+    model, calls `setup(task_names, task_weights)` once, then in every train
+    step either
+
+    - `combine_losses(losses, weights, present)` when
+      `requires_gradients` is False (loss-level methods: equal, fixed,
+      uncertainty, FAMO): returns the scalar loss the model differentiates;
+    - `combine_gradients(grads, losses, weights, present)` when
+      `requires_gradients` is True (gradient methods): `grads` is the
+      `(T, D)` matrix of per-task gradients of the *weighted* task losses
+      `w_t * L_t` on the shared part (flattened shared parameters, or the
+      flattened shared representation when `representation_gradients` is
+      True); it returns the `(D,)` update direction for the shared part.
+      Head parameters always take their own task's weighted gradient.
+
+    In both, `losses` is the `(T,)` vector of unweighted task losses,
+    `weights` the `(T,)` current task weights, and `present` a `(T,)` float
+    mask that is 0 for a task with no label in the batch: such a task must
+    get no weight and must not change the others' update.
+
+    Methods keep state in Keras variables (`add_weight`), so it is saved
+    with the model. Trainable variables are optimised with the model's
+    optimizer on the loss returned by `combine_losses`. A method may assign
+    the model's task weights (`self.task_weights`, e.g. GradNorm).
+
+    Args:
+        representation_gradients: bool. For gradient methods: use gradients
+            with respect to the shared features (one backward pass through
+            the trunk) instead of the shared parameters. Defaults to False.
+    """
+
+    requires_gradients = False
+
+    def __init__(self, representation_gradients=False, **kwargs):
+        super().__init__(**kwargs)
+        self.representation_gradients = bool(representation_gradients)
+        self.task_names = None
+        self.task_weights = None
+
+    def setup(self, task_names, task_weights):
+        """Bind to a model's tasks; create per-task state here.
+
+        Args:
+            task_names: list of str. Task names, in the model's order.
+            task_weights: list of `keras.Variable`. The model's task-weight
+                variables, same order.
+        """
+        self.task_names = list(task_names)
+        self.task_weights = list(task_weights)
+        if not self.built:
+            self.build_state(len(self.task_names))
+            self.built = True
+
+    def build_state(self, num_tasks):
+        """Create method variables for `num_tasks` tasks (override)."""
+
+    def call(self, losses, weights, present):
+        return self.combine_losses(losses, weights, present)
+
+    def combine_losses(self, losses, weights, present):
+        """Scalar training loss from task losses. Default: weighted sum."""
+        return ops.sum(weights * present * losses)
+
+    def combine_gradients(self, grads, losses, weights, present):
+        """`(D,)` shared update from `(T, D)` task gradients. Default: sum."""
+        return ops.sum(grads * ops.expand_dims(present, -1), axis=0)
+
+    def get_config(self):
+        config = super().get_config()
+        config["representation_gradients"] = self.representation_gradients
+        return config
+
+
+@keras.saving.register_keras_serializable(package="mtlzoo")
+class EqualWeighting(Weighting):
+    """Sum of task losses times the task-weight variables (1.0 each unless
+    set by `loss_weights`, a task's `weight` or a callback)."""
