@@ -37,7 +37,7 @@ setup(
         "pillow>=10",
     ],
     extras_require={
-        "test": ["pytest>=8", "pytest-timeout>=2"],
+        "test": ["pytest>=8"],
         "dev": ["ruff>=0.6"],
         "docs": ["mkdocs>=1.6"],
     },

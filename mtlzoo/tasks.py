@@ -362,7 +362,10 @@ class Task:
             return [
                 mean(name=f"{n}_pixel_accuracy"),
                 keras.metrics.MeanIoU(
-                    self.num_classes, name=f"{n}_mean_iou", sparse_y_pred=False
+                    self.num_classes,
+                    name=f"{n}_mean_iou",
+                    sparse_y_pred=False,
+                    dtype="float32",
                 ),
             ]
         if self.kind == "depth":

@@ -156,8 +156,11 @@ def build(image, stages, tasks, input_shape, heads, branch_points=None):
                 raise ValueError(f"Branch stage name clash: {name}")
             model = stages.copy_stage(level, name)
             stage_models[name] = model
-        cache[key] = model(x)
-        return cache[key]
+        out = model(x)
+        if isinstance(out, (list, tuple)):
+            (out,) = out
+        cache[key] = out
+        return out
 
     def _mark_shared(tensor):
         if not any(tensor is s for s in shared):
