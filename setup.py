@@ -17,9 +17,19 @@ setup(
     long_description_content_type="text/markdown",
     license="Apache-2.0",
     python_requires=">=3.10",
-    packages=find_packages(include=["mtlzoo", "mtlzoo.*"]),
-    include_package_data=True,
-    package_data={"mtlzoo": ["zoo_configs/*.json", "pretrained/*", "assets/*"]},
+    # zoo_configs/ and pretrained/ live at the top of the repo and ship
+    # inside the package as mtlzoo/zoo_configs and mtlzoo/pretrained.
+    packages=find_packages(include=["mtlzoo", "mtlzoo.*"])
+    + ["mtlzoo.pretrained", "mtlzoo.zoo_configs"],
+    package_dir={
+        "mtlzoo.pretrained": "pretrained",
+        "mtlzoo.zoo_configs": "zoo_configs",
+    },
+    package_data={
+        "mtlzoo": ["assets/*"],
+        "mtlzoo.pretrained": ["*"],
+        "mtlzoo.zoo_configs": ["*.json"],
+    },
     install_requires=[
         # CPU build by default; MTLZOO_TENSORFLOW=tensorflow selects the
         # CUDA build (never install both in one environment).
@@ -41,5 +51,4 @@ setup(
         "dev": ["ruff>=0.6"],
         "docs": ["mkdocs>=1.6"],
     },
-    entry_points={"console_scripts": ["mtlzoo=mtlzoo.cli:main"]},
 )
