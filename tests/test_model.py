@@ -11,7 +11,9 @@ SHAPE = (32, 32, 1)
 
 def small_tasks(kinds=None):
     tasks = [
-        mtlzoo.Task("digit", "classification", num_classes=5, head={"units": 8}),
+        mtlzoo.Task(
+            "digit", "classification", num_classes=5, head={"units": 8}
+        ),
         mtlzoo.Task("attrs", "multilabel", num_classes=3, head={"units": 8}),
         mtlzoo.Task("ink", "regression", units=2, head={"units": 8}),
         mtlzoo.Task("mask", "segmentation", num_classes=3, head={"width": 4}),
@@ -55,17 +57,16 @@ def test_branch_trees(tree):
     model = tiny_model(tasks, branch_points=TREES[tree])
     testing.run_model_test(model)
     clone = testing.run_serialization_test(model)
-    assert clone.get_config()["branch_points"] == (
-        model.get_config()["branch_points"]
+    assert (
+        clone.get_config()["branch_points"]
+        == (model.get_config()["branch_points"])
     )
     testing.run_saving_test(model)
 
 
 def stage_names(model):
     return sorted(
-        layer.name
-        for layer in model.layers
-        if isinstance(layer, keras.Model)
+        layer.name for layer in model.layers if isinstance(layer, keras.Model)
     )
 
 
@@ -242,7 +243,9 @@ def test_head_optimizers_only_move_their_head():
         head_optimizers={"ink": keras.optimizers.SGD(0.0)},
     )
     model.fit(x, y, batch_size=4, epochs=1, verbose=0)
-    np.testing.assert_array_equal(model.get_layer("ink").get_weights()[0], before)
+    np.testing.assert_array_equal(
+        model.get_layer("ink").get_weights()[0], before
+    )
     path = "/tmp/mtlzoo_head_opt.keras"
     model.save(path)
     loaded = keras.models.load_model(path)
@@ -282,13 +285,18 @@ def test_errors_name_the_culprit():
     )
     expect_error("P7", tiny_model, tasks, branch_points={"digit": "P7"})
     expect_error("nobody", tiny_model, tasks, branch_points={"nobody": "P3"})
-    expect_error("nest", tiny_model, small_tasks(
-        ("classification", "regression", "segmentation")
-    ), branch_points={("digit", "ink"): "P2", ("ink", "mask"): "P3"})
+    expect_error(
+        "nest",
+        tiny_model,
+        small_tasks(("classification", "regression", "segmentation")),
+        branch_points={("digit", "ink"): "P2", ("ink", "mask"): "P3"},
+    )
     expect_error("input_shape", mtlzoo.build, "tiny", tasks, (32, 32))
-    expect_error("units", tiny_model, [
-        mtlzoo.Task("a", "classification", num_classes=2, head={"unitz": 3})
-    ])
+    expect_error(
+        "units",
+        tiny_model,
+        [mtlzoo.Task("a", "classification", num_classes=2, head={"unitz": 3})],
+    )
     expect_error("num_classes", mtlzoo.Task, "a", "classification")
 
 
