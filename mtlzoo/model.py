@@ -121,6 +121,9 @@ class MultiTaskModel(keras.Model):
             n: keras.metrics.Mean(name=f"{n}_loss") for n in names
         }
         self._task_metrics = {t.name: t.build_metrics() for t in tasks}
+        self._regularization_tracker = keras.metrics.Mean(
+            name="regularization_loss"
+        )
         self.weighting = None
         # Keras may reorder `trainable_variables` once sub-models are made
         # from this graph; gradients and optimizer slots use this order.
@@ -314,6 +317,8 @@ class MultiTaskModel(keras.Model):
         if self.compiled and self._loss_tracker is not None:
             out.append(self._loss_tracker)
         out.extend(self._task_loss_trackers.values())
+        if self.losses:
+            out.append(self._regularization_tracker)
         for name in self.task_names:
             out.extend(self._task_metrics[name])
         return out
@@ -390,6 +395,8 @@ class MultiTaskModel(keras.Model):
             task.update_metrics(
                 self._task_metrics[n], y[n], y_pred[n], sw.get(n)
             )
+        if self.losses:
+            self._regularization_tracker.update_state(self._regularization())
         logs = {m.name: m.result() for m in self.metrics}
         return logs
 

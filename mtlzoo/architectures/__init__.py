@@ -1,4 +1,22 @@
-"""How parameters are shared between tasks, one architecture per file."""
+"""How parameters are shared between tasks, one architecture per file.
+
+Contract: an architecture is a function registered in `_REGISTRY`
+
+    build(image, stages, tasks, input_shape, heads, **options)
+        -> (outputs, shared, branch_points)
+
+called by `MultiTaskModel.__init__` with `image` the preprocessed input
+tensor, `stages` a `mtlzoo.backbones.BackboneStages`, `tasks` the list of
+`Task`, `heads` a dict task -> head options (build heads with
+`mtlzoo.heads.build_head(task, heads.get(task.name))(features, input_shape)`,
+`features` a dict level -> tensor of the task's path). It returns the dict
+task name -> output tensor, the list of shared tensors that task-specific
+layers consume (for representation gradients; may be empty) and the
+normalised branch points (`[]` outside hard sharing). Options must be
+JSON-serialisable: they are stored in `get_config()["architecture_options"]`.
+Regularisers (e.g. soft-sharing couplings) are added with a layer's
+`add_loss`; the model adds them to the loss and logs `regularization_loss`.
+"""
 
 from mtlzoo.architectures import hard_sharing
 
