@@ -226,6 +226,17 @@ class MultiTaskModel(keras.Model):
             jit_compile=jit_compile,
         )
         method = weighting_lib.get(weighting)
+        if (
+            method.requires_gradients
+            and method.representation_gradients
+            and not self._shared_tensors
+        ):
+            raise ValueError(
+                f"{type(method).__name__} with representation_gradients=True "
+                "needs features shared by the tasks, but architecture "
+                f"'{self.architecture}' with these branch points shares none. "
+                f"Received: weighting={method!r}"
+            )
         method.setup(
             self.task_names, [self.task_weights[n] for n in self.task_names]
         )
@@ -407,7 +418,9 @@ class MultiTaskModel(keras.Model):
     def train_step(self, data):
         x, y, sample_weight = data_adapter_utils.unpack_x_y_sample_weight(data)
         y, sw = self._standardize_labels(y, sample_weight)
-        if self.weighting.requires_gradients:
+        rep = self.weighting.representation_gradients
+        has_shared = self._trunk_variables if rep else self._all_shared
+        if self.weighting.requires_gradients and has_shared:
             y_pred, losses, total = self._gradient_method_step(x, y, sw)
         else:
             y_pred, losses, total = self._loss_method_step(x, y, sw)
@@ -491,13 +504,63 @@ class MultiTaskModel(keras.Model):
         self._apply([grads_by_id[id(v)] for v in variables], variables)
         return y_pred, losses, total
 
-    def _forward_with_shared(self, x):
+    def task_gradients(self, x, y, sample_weight=None, representation=False):
+        """Per-task gradients of the unweighted task losses, shared part.
+
+        Used for gradient-conflict logging and task-affinity analysis. Runs
+        the model in inference mode (no dropout, frozen BatchNorm stats).
+
+        Args:
+            x: batch of images.
+            y: dict task name -> labels for the batch.
+            sample_weight: optional dict task name -> `(batch,)` weights.
+            representation: bool. Gradients with respect to the shared
+                features instead of the parameters shared by all tasks.
+
+        Returns:
+            `(grads, losses, present)`: a `(T, D)` tensor (rows in
+            `task_names` order), the `(T,)` losses and the `(T,)` mask of
+            tasks with labels in the batch.
+        """
+        if not hasattr(self, "_variables"):
+            self.head_optimizers = getattr(self, "head_optimizers", {})
+            self._partition_variables()
+        x = ops.convert_to_tensor(x)
+        y = tf.nest.map_structure(ops.convert_to_tensor, y)
+        y, sw = self._standardize_labels(y, sample_weight)
+        sw = {k: ops.convert_to_tensor(v, "float32") for k, v in sw.items()}
+        key = bool(representation)
+        cache = self.__dict__.setdefault("_task_gradient_fns", {})
+        if key not in cache:
+            cache[key] = tf.function(
+                lambda x, y, sw: self._task_gradients(x, y, sw, key),
+                reduce_retracing=True,
+            )
+        return cache[key](x, y, sw)
+
+    def _task_gradients(self, x, y, sw, representation):
+        with tf.GradientTape(persistent=True) as tape:
+            if representation:
+                y_pred, shared = self._forward_with_shared(x, training=False)
+            else:
+                y_pred = self(x, training=False)
+            losses, present = self._task_losses(y, y_pred, sw)
+            per_task = [losses[i] for i in range(len(self.tasks))]
+        targets = shared if representation else self._all_shared
+        rows = []
+        for t in per_task:
+            g = tape.gradient(t, targets, unconnected_gradients="zero")
+            rows.append(ops.concatenate([ops.reshape(a, (-1,)) for a in g]))
+        del tape
+        return ops.stack(rows), losses, present
+
+    def _forward_with_shared(self, x, training=True):
         if self._with_shared is None:
             model = keras.Model(
                 self.inputs, [self.outputs_dict(), self._shared_tensors]
             )
             object.__setattr__(self, "_with_shared", model)
-        return self._with_shared(x, training=True)
+        return self._with_shared(x, training=training)
 
     def _apply(self, grads, variables):
         if not self.head_optimizers:
