@@ -1,13 +1,41 @@
 """Task balancing methods, passed as `model.compile(weighting=...)`."""
 
+import functools
+
+from mtlzoo.weighting.aligned_mtl import AlignedMTL
 from mtlzoo.weighting.base import EqualWeighting
 from mtlzoo.weighting.base import Weighting
+from mtlzoo.weighting.cagrad import CAGrad
+from mtlzoo.weighting.famo import FAMO
 from mtlzoo.weighting.fixed_weighting import FixedWeighting
+from mtlzoo.weighting.grad_drop import GradDrop
+from mtlzoo.weighting.grad_norm import GradNorm
+from mtlzoo.weighting.imtl import IMTL
+from mtlzoo.weighting.mgda import MGDA
+from mtlzoo.weighting.nash_mtl import NashMTL
+from mtlzoo.weighting.pcgrad import PCGrad
+from mtlzoo.weighting.uncertainty_weighting import UncertaintyWeighting
 
 # alias -> class; every method registers here (tests parametrise over it).
 _REGISTRY = {
     "equal": EqualWeighting,
     "fixed": FixedWeighting,
+    "uncertainty": UncertaintyWeighting,
+    "uncertainty_weighting": UncertaintyWeighting,
+    "famo": FAMO,
+    "gradnorm": GradNorm,
+    "grad_norm": GradNorm,
+    "mgda": MGDA,
+    "mgda_ub": functools.partial(MGDA, representation_gradients=True),
+    "pcgrad": PCGrad,
+    "graddrop": GradDrop,
+    "grad_drop": GradDrop,
+    "cagrad": CAGrad,
+    "imtl": IMTL,
+    "nash_mtl": NashMTL,
+    "nashmtl": NashMTL,
+    "aligned_mtl": AlignedMTL,
+    "alignedmtl": AlignedMTL,
 }
 
 
@@ -46,4 +74,19 @@ def get(identifier, **kwargs):
     )
 
 
-__all__ = ["EqualWeighting", "FixedWeighting", "Weighting", "get"]
+__all__ = [
+    "AlignedMTL",
+    "CAGrad",
+    "EqualWeighting",
+    "FAMO",
+    "FixedWeighting",
+    "GradDrop",
+    "GradNorm",
+    "IMTL",
+    "MGDA",
+    "NashMTL",
+    "PCGrad",
+    "UncertaintyWeighting",
+    "Weighting",
+    "get",
+]

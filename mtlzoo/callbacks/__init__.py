@@ -1,0 +1,13 @@
+"""Keras callbacks that set the model's task weights during training."""
+
+from mtlzoo.callbacks.dynamic_task_prioritization import (
+    DynamicTaskPrioritization,
+)
+from mtlzoo.callbacks.dynamic_weight_averaging import DynamicWeightAveraging
+from mtlzoo.callbacks.random_loss_weighting import RandomLossWeighting
+
+__all__ = [
+    "DynamicTaskPrioritization",
+    "DynamicWeightAveraging",
+    "RandomLossWeighting",
+]

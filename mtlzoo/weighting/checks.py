@@ -1,0 +1,79 @@
+"""Guards that name the task whose loss or gradient went non-finite."""
+
+import tensorflow as tf
+
+
+def assert_finite(losses, grads=None, task_names=None):
+    """Fail with the task's name if a task loss or gradient is NaN or inf.
+
+    Works eagerly and inside a `tf.function` train step (the assertions are
+    stateful ops, so they run without explicit control dependencies).
+
+    Args:
+        losses: `(T,)` tensor or list of T scalar tensors. Task losses.
+        grads: optional `(T, D)` tensor, or list of T tensors (or lists of
+            tensors, e.g. one per shared variable). Task gradients.
+        task_names: optional list of T str. Names used in the messages;
+            defaults to `"task_<index>"`.
+
+    Returns:
+        The `(losses, grads)` it was given, passed through the checks, so the
+        caller can use the returned values to order the checks first.
+
+    Raises:
+        tf.errors.InvalidArgumentError: at run time, with a message such as
+            "Loss of task 'mask' is NaN or inf".
+        ValueError: when the number of names does not match the losses.
+
+    Example:
+
+    >>> losses, grads = assert_finite(losses, grads, ["garment", "mask"])
+    """
+    count = len(losses) if isinstance(losses, (list, tuple)) else None
+    if count is None:
+        losses = tf.convert_to_tensor(losses)
+        count = losses.shape[0]
+    if task_names is None:
+        task_names = [f"task_{index}" for index in range(count)]
+    task_names = list(task_names)
+    if count is not None and len(task_names) != count:
+        raise ValueError(
+            f"Expected {count} task names, one per loss. "
+            f"Received: task_names={task_names}"
+        )
+    checked_losses = []
+    for index, name in enumerate(task_names):
+        checked_losses.append(
+            tf.debugging.assert_all_finite(
+                losses[index],
+                message=f"Loss of task '{name}' is NaN or inf",
+            )
+        )
+    if isinstance(losses, (list, tuple)):
+        losses = type(losses)(checked_losses)
+    else:
+        losses = tf.stack(checked_losses)
+    if grads is None:
+        return losses, grads
+    checked_grads = []
+    for index, name in enumerate(task_names):
+        message = f"Gradient of task '{name}' has NaN or inf values"
+        task_grads = grads[index]
+        if isinstance(task_grads, (list, tuple)):
+            checked_grads.append(
+                [
+                    g
+                    if g is None
+                    else tf.debugging.assert_all_finite(g, message=message)
+                    for g in task_grads
+                ]
+            )
+        else:
+            checked_grads.append(
+                tf.debugging.assert_all_finite(task_grads, message=message)
+            )
+    if isinstance(grads, (list, tuple)):
+        grads = type(grads)(checked_grads)
+    else:
+        grads = tf.stack(checked_grads)
+    return losses, grads
