@@ -4,7 +4,10 @@ import os
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
+from mtlzoo import architectures  # noqa: E402
 from mtlzoo import backbones  # noqa: E402
+from mtlzoo import callbacks  # noqa: E402
+from mtlzoo import datasets  # noqa: E402
 from mtlzoo import heads  # noqa: E402
 from mtlzoo import metrics  # noqa: E402
 from mtlzoo import weighting  # noqa: E402
@@ -68,6 +71,9 @@ def build(
 
 __all__ = [
     "MultiTaskModel",
+    "architectures",
+    "callbacks",
+    "datasets",
     "Task",
     "backbones",
     "build",

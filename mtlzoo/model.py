@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 from keras import ops
 from keras.src.losses import loss as loss_module
+from keras.src.saving import serialization_lib
 from keras.src.trainers.data_adapters import data_adapter_utils
 
 from mtlzoo import architectures
@@ -11,6 +12,7 @@ from mtlzoo import backbones as backbones_lib
 from mtlzoo import weighting as weighting_lib
 from mtlzoo.architectures.hard_sharing import to_config
 from mtlzoo.tasks import validate_tasks
+from mtlzoo.weighting import checks
 
 
 @keras.saving.register_keras_serializable(package="mtlzoo")
@@ -161,6 +163,7 @@ class MultiTaskModel(keras.Model):
         run_eagerly=False,
         steps_per_execution=1,
         jit_compile=False,
+        check_finite=True,
         **kwargs,
     ):
         """Configure training.
@@ -177,6 +180,10 @@ class MultiTaskModel(keras.Model):
                 parameters that only serve that task.
             jit_compile: bool. XLA compilation; off by default (about 10x
                 slower training on CPU here).
+            check_finite: bool. Stop training with an error naming the task
+                when a task loss (or, for gradient methods, a task
+                gradient) is NaN or inf, instead of silently poisoning the
+                weights. Defaults to True.
         """
         for key in ("loss", "metrics", "weighted_metrics"):
             if kwargs.get(key) is not None:
@@ -241,20 +248,20 @@ class MultiTaskModel(keras.Model):
             self.task_names, [self.task_weights[n] for n in self.task_names]
         )
         self.weighting = method
+        self.check_finite = bool(check_finite)
         self.head_optimizers = {
             k: keras.optimizers.get(v) for k, v in head_optimizers.items()
         }
         self._partition_variables()
-        self._compile_config = (
-            keras.src.saving.serialization_lib.SerializableDict(
-                optimizer=self.optimizer,
-                weighting=method,
-                loss_weights=loss_weights,
-                head_optimizers=self.head_optimizers or None,
-                run_eagerly=run_eagerly,
-                steps_per_execution=steps_per_execution,
-                jit_compile=jit_compile,
-            )
+        self._compile_config = serialization_lib.SerializableDict(
+            optimizer=self.optimizer,
+            weighting=method,
+            loss_weights=loss_weights,
+            head_optimizers=self.head_optimizers or None,
+            run_eagerly=run_eagerly,
+            steps_per_execution=steps_per_execution,
+            jit_compile=jit_compile,
+            check_finite=self.check_finite,
         )
 
     def compile_from_config(self, config):
@@ -387,6 +394,11 @@ class MultiTaskModel(keras.Model):
             )
         return y, sw
 
+    def _checked(self, losses, grads=None):
+        if not self.check_finite:
+            return losses, grads
+        return checks.assert_finite(losses, grads, self.task_names)
+
     def _task_losses(self, y, y_pred, sw):
         losses, present = [], []
         for task in self.tasks:
@@ -441,6 +453,7 @@ class MultiTaskModel(keras.Model):
         with tf.GradientTape() as tape:
             y_pred = self(x, training=True)
             losses, present = self._task_losses(y, y_pred, sw)
+            losses, _ = self._checked(losses)
             weights = self._current_weights()
             total = self.weighting.combine_losses(losses, weights, present)
             total = total + self._regularization()
@@ -459,6 +472,7 @@ class MultiTaskModel(keras.Model):
             else:
                 y_pred = self(x, training=True)
             losses, present = self._task_losses(y, y_pred, sw)
+            losses, _ = self._checked(losses)
             weights = self._current_weights()
             weighted = weights * present * losses
             total = ops.sum(weighted) + self._regularization()
@@ -472,8 +486,9 @@ class MultiTaskModel(keras.Model):
             g = tape.gradient(t, targets, unconnected_gradients="zero")
             rows.append(ops.concatenate([ops.reshape(a, (-1,)) for a in g]))
         matrix = ops.stack(rows) * scale
-        direction = self.weighting.combine_gradients(
-            matrix, losses, weights, present
+        _, matrix = self._checked(losses, matrix)
+        direction = self._combine_across_replicas(
+            matrix, losses, weights, present, rep
         )
         pieces = _split_like(direction, targets)
         if rep:
@@ -554,6 +569,40 @@ class MultiTaskModel(keras.Model):
         del tape
         return ops.stack(rows), losses, present
 
+    def _combine_across_replicas(self, matrix, losses, weights, present, rep):
+        """Run the method on the global task-gradient matrix.
+
+        Under `tf.distribute`, each replica holds the gradients of its part
+        of the batch. Shared-parameter gradients are summed across replicas
+        (the method then sees what one device would see, and the result is
+        divided by the replica count since the optimizer sums again);
+        representation gradients are gathered (each replica's features are
+        different coordinates) and each replica keeps its own slice.
+        """
+        ctx = tf.distribute.get_replica_context()
+        replicas = ctx.num_replicas_in_sync if ctx is not None else 1
+        if replicas == 1:
+            return self.weighting.combine_gradients(
+                matrix, losses, weights, present
+            )
+        losses = ctx.all_reduce("mean", losses)
+        present = ctx.all_reduce("max", present)
+        if not rep:
+            matrix = ctx.all_reduce("sum", matrix)
+            direction = self.weighting.combine_gradients(
+                matrix, losses, weights, present
+            )
+            return direction / float(replicas)
+        local = tf.shape(matrix)[1]
+        sizes = ctx.all_gather(tf.reshape(local, (1,)), axis=0)
+        full = ctx.all_gather(matrix, axis=1)
+        direction = self.weighting.combine_gradients(
+            full, losses, weights, present
+        )
+        replica = ctx.replica_id_in_sync_group
+        start = tf.reduce_sum(sizes[:replica])
+        return direction[start : start + local]
+
     def _forward_with_shared(self, x, training=True):
         if self._with_shared is None:
             model = keras.Model(
@@ -578,9 +627,9 @@ class MultiTaskModel(keras.Model):
         y, sw = self._standardize_labels(y, sample_weight)
         y_pred = self(x, training=False)
         losses, present = self._task_losses(y, y_pred, sw)
-        total = self.weighting.combine_losses(
-            losses, self._current_weights(), present
-        )
+        # The plain weighted sum: evaluation must not move a method's state
+        # (FAMO) and stays comparable across methods.
+        total = ops.sum(self._current_weights() * present * losses)
         self._loss_tracker.update_state(total + self._regularization())
         return self._update_logs(y, y_pred, sw, losses)
 

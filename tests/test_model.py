@@ -340,3 +340,30 @@ def test_compile_errors():
     expect_error("digit", model.compile, loss_weights={"digit": -1.0})
     expect_error("weighting", model.compile, weighting="no_such_method")
     expect_error("nobody", model.compile, head_optimizers={"nobody": "sgd"})
+
+
+def test_nan_loss_is_named():
+    tasks = small_tasks(("classification", "regression"))
+    model = tiny_model(tasks)
+    model.compile(optimizer="adam")
+    x = testing.random_images(SHAPE, 2)
+    y = testing.random_labels(tasks, SHAPE, 2)
+    y["ink"] = np.full_like(y["ink"], np.inf)
+    with pytest.raises(Exception, match="task 'ink'"):
+        model.train_on_batch(x, y)
+
+
+@pytest.mark.parametrize("name", ["pcgrad", "mgda_ub"])
+def test_gradient_methods_train_and_reload(name):
+    tasks = small_tasks(("classification", "regression", "segmentation"))
+    x = testing.random_images(SHAPE, 8)
+    y = testing.random_labels(tasks, SHAPE, 8)
+    model = tiny_model(tasks, branch_points={"mask": "P3"})
+    model.compile(optimizer="adam", weighting=name)
+    losses = []
+    for _ in range(6):
+        losses.append(model.train_on_batch(x, y, return_dict=True)["loss"])
+    assert losses[-1] < losses[0]
+    loaded = testing.run_saving_test(model)
+    assert type(loaded.weighting) is type(model.weighting)
+    assert loaded.weighting.get_config() == model.weighting.get_config()

@@ -5,9 +5,11 @@ from mtlzoo.callbacks.dynamic_task_prioritization import (
 )
 from mtlzoo.callbacks.dynamic_weight_averaging import DynamicWeightAveraging
 from mtlzoo.callbacks.random_loss_weighting import RandomLossWeighting
+from mtlzoo.callbacks.task_balance_logger import TaskBalanceLogger
 
 __all__ = [
     "DynamicTaskPrioritization",
     "DynamicWeightAveraging",
     "RandomLossWeighting",
+    "TaskBalanceLogger",
 ]

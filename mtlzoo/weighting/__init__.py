@@ -1,7 +1,5 @@
 """Task balancing methods, passed as `model.compile(weighting=...)`."""
 
-import functools
-
 from mtlzoo.weighting.aligned_mtl import AlignedMTL
 from mtlzoo.weighting.base import EqualWeighting
 from mtlzoo.weighting.base import Weighting
@@ -26,7 +24,6 @@ _REGISTRY = {
     "gradnorm": GradNorm,
     "grad_norm": GradNorm,
     "mgda": MGDA,
-    "mgda_ub": functools.partial(MGDA, representation_gradients=True),
     "pcgrad": PCGrad,
     "graddrop": GradDrop,
     "grad_drop": GradDrop,
@@ -39,9 +36,13 @@ _REGISTRY = {
 }
 
 
+# alias -> (registry name, preset options)
+_ALIASES = {"mgda_ub": ("mgda", {"representation_gradients": True})}
+
+
 def list_weightings():
     """Names accepted by `get` and `compile(weighting=...)`."""
-    return sorted(_REGISTRY)
+    return sorted(set(_REGISTRY) | set(_ALIASES))
 
 
 def get(identifier, **kwargs):
@@ -66,6 +67,9 @@ def get(identifier, **kwargs):
         return keras.saving.deserialize_keras_object(identifier)
     if isinstance(identifier, str):
         key = identifier.lower().replace("-", "_")
+        if key in _ALIASES:
+            key, preset = _ALIASES[key]
+            kwargs = dict(preset, **kwargs)
         if key in _REGISTRY:
             return _REGISTRY[key](**kwargs)
     raise ValueError(
@@ -89,4 +93,5 @@ __all__ = [
     "UncertaintyWeighting",
     "Weighting",
     "get",
+    "list_weightings",
 ]

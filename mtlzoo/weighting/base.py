@@ -56,7 +56,8 @@ class Weighting(keras.layers.Layer):
                 variables, same order.
         """
         self.task_names = list(task_names)
-        self.task_weights = list(task_weights)
+        # Untracked: the variables belong to the model, not to the method.
+        object.__setattr__(self, "task_weights", list(task_weights))
         if not self.built:
             self.build_state(len(self.task_names))
             self.built = True
