@@ -586,7 +586,7 @@ class MultiTaskModel(keras.Model):
                 matrix, losses, weights, present
             )
         losses = ctx.all_reduce("mean", losses)
-        present = ctx.all_reduce("max", present)
+        present = ops.cast(ctx.all_reduce("sum", present) > 0, "float32")
         if not rep:
             matrix = ctx.all_reduce("sum", matrix)
             direction = self.weighting.combine_gradients(

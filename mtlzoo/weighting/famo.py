@@ -143,11 +143,17 @@ class FAMO(Weighting):
         # Losses are assumed >= 0 (min_losses = 0); clip so a stray negative
         # value cannot give log(<0) = NaN.
         safe = tf.maximum(tf.where(mask > 0, losses, tf.ones_like(losses)), 0.0)
-        self._update_logits(tf.stop_gradient(safe), mask)
+        # Under tf.distribute the state update and the log-loss gradient
+        # use the whole batch's losses, so replicas agree with one device.
+        whole = tf.stop_gradient(_replica_mean(safe))
+        self._update_logits(whole, mask)
         z = _utils.masked_softmax(tf.cast(self.logits, tf.float32), mask)
         shifted = safe + _LOSS_EPSILON
-        c = tf.stop_gradient(tf.reduce_sum(z / shifted))
-        terms = weights * z * tf.math.log(shifted) / tf.maximum(c, 1e-12)
+        anchor = whole + _LOSS_EPSILON
+        c = tf.reduce_sum(z / anchor)
+        # Value log(L) and gradient grad(L) / L at the whole-batch loss.
+        log_loss = shifted / anchor + tf.math.log(anchor) - 1.0
+        terms = weights * z * log_loss / tf.maximum(c, 1e-12)
         return tf.reduce_sum(tf.where(mask > 0, terms, tf.zeros_like(terms)))
 
     def get_config(self):
@@ -160,3 +166,10 @@ class FAMO(Weighting):
             }
         )
         return config
+
+
+def _replica_mean(values):
+    ctx = tf.distribute.get_replica_context()
+    if ctx is None or ctx.num_replicas_in_sync == 1:
+        return values
+    return ctx.all_reduce("mean", values)
