@@ -1,13 +1,16 @@
 """Every registered backbone builds a multi-task model that trains."""
 
+import numpy as np
 import pytest
 
 import mtlzoo
 from mtlzoo import testing
 
-# Heavy keras.applications nets: one fit step costs 20-60 s of tracing on
-# 2 CPU cores; they run with --run-large. The rest run in the fast suite.
-LARGE = {"convnext_tiny", "densenet121", "efficientnet_v2_b0", "resnet50"}
+# A fit step traces the whole train step: 10-60 s per keras.applications
+# net on 2 CPU cores. The fast suite fits the cheap ones and checks the
+# graph (outputs, shapes, config) of every backbone; --run-large fits all.
+FIT_FAST = {"tiny", "lenet", "vgg16"}
+NATIVE = {"tiny", "lenet", "resnet_small"}
 
 
 def tasks():
@@ -19,26 +22,41 @@ def tasks():
     ]
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(n, marks=pytest.mark.large) if n in LARGE else n
-        for n in mtlzoo.backbones.list_backbones()
-    ],
-)
-def test_backbone_model(name):
+def build(name, channels=None):
     spec = mtlzoo.backbones.get(name)
-    channels = 1 if name in ("lenet", "tiny", "resnet_small") else 3
+    if channels is None:
+        channels = 1 if name in NATIVE else 3
     branch = {"mask": spec.levels[-2]}
-    model = mtlzoo.build(
-        name, tasks(), (32, 32, channels), branch_points=branch
-    )
-    testing.run_model_test(model)
+    return mtlzoo.build(name, tasks(), (32, 32, channels), branch_points=branch)
+
+
+@pytest.mark.parametrize("name", mtlzoo.backbones.list_backbones())
+def test_backbone_graph(name):
+    model = build(name)
+    x = testing.random_images((32, 32, model.input_shape_[2]), 2)
+    out = model(x, training=False)
+    assert out["label"].shape == (2, 3)
+    assert out["mask"].shape == (2, 32, 32, 2)
+    np.testing.assert_allclose(np.sum(out["label"], -1), 1.0, rtol=1e-5)
     testing.run_serialization_test(model)
 
 
-@pytest.mark.parametrize("name", ["mobilenet_v2", "resnet_small"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        n if n in FIT_FAST else pytest.param(n, marks=pytest.mark.large)
+        for n in mtlzoo.backbones.list_backbones()
+    ],
+)
+def test_backbone_fit(name):
+    testing.run_model_test(build(name))
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["resnet_small", pytest.param("mobilenet_v2", marks=pytest.mark.large)],
+)
 def test_one_channel_and_save(name):
-    model = mtlzoo.build(name, tasks(), (32, 32, 1))
+    model = build(name, channels=1)
     testing.run_model_test(model)
     testing.run_saving_test(model)
