@@ -595,7 +595,9 @@ class MultiTaskModel(keras.Model):
             return direction / float(replicas)
         local = tf.shape(matrix)[1]
         sizes = ctx.all_gather(tf.reshape(local, (1,)), axis=0)
-        full = ctx.all_gather(matrix, axis=1)
+        full = tf.ensure_shape(
+            ctx.all_gather(matrix, axis=1), (matrix.shape[0], None)
+        )
         direction = self.weighting.combine_gradients(
             full, losses, weights, present
         )

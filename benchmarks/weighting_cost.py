@@ -1,0 +1,173 @@
+"""Per-step cost and peak memory of every task-balancing method.
+
+For 3 and 5 tasks on a small backbone, prints the median train-step time of
+each method relative to equal weighting, with full shared-parameter
+gradients and with representation gradients, all in one run; plus equal
+weighting through mtlzoo vs a hand-written Keras multi-output `fit` of the
+same graph; and each method's peak TensorFlow CPU memory relative to equal
+weighting (`tf.config.experimental.get_memory_info`).
+
+    python benchmarks/weighting_cost.py [--backbone mobilenet_v3_small]
+        [--size 64] [--batch 32] [--steps 12] [--tasks 3 5] [--out FILE.md]
+
+Times are noisy on shared machines; read ratios from one run.
+"""
+
+import argparse
+import os
+import time
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import mtlzoo  # noqa: E402
+from mtlzoo import testing  # noqa: E402
+
+LOSS_LEVEL = ["equal", "uncertainty", "famo"]
+GRADIENT = [
+    "gradnorm",
+    "mgda",
+    "pcgrad",
+    "graddrop",
+    "cagrad",
+    "imtl",
+    "nash_mtl",
+    "aligned_mtl",
+]
+KIND_CYCLE = ["classification", "regression", "segmentation"]
+
+
+def make_tasks(count):
+    tasks = []
+    for i in range(count):
+        kind = KIND_CYCLE[i % len(KIND_CYCLE)]
+        name = f"{kind[:3]}{i}"
+        if kind == "classification":
+            tasks.append(
+                mtlzoo.Task(name, kind, num_classes=10, head={"units": 64})
+            )
+        elif kind == "regression":
+            tasks.append(mtlzoo.Task(name, kind, head={"units": 64}))
+        else:
+            tasks.append(
+                mtlzoo.Task(name, kind, num_classes=3, head={"width": 16})
+            )
+    return tasks
+
+
+class StepTimer(keras.callbacks.Callback):
+    def __init__(self):
+        super().__init__()
+        self.times = []
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._start = time.perf_counter()
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.times.append(time.perf_counter() - self._start)
+
+
+def measure(model, x, y, batch):
+    timer = StepTimer()
+    # One short fit to trace, then the measured one (same traced function).
+    model.fit(x[:batch], {k: v[:batch] for k, v in y.items()}, verbose=0)
+    tf.config.experimental.reset_memory_stats("CPU:0")
+    model.fit(x, y, batch_size=batch, epochs=1, verbose=0, callbacks=[timer])
+    peak = tf.config.experimental.get_memory_info("CPU:0")["peak"]
+    return float(np.median(timer.times[1:])), peak
+
+
+def run(args, count):
+    tasks = make_tasks(count)
+    shape = (args.size, args.size, 3)
+    n = args.batch * args.steps
+    x = testing.random_images(shape, n)
+    y = testing.random_labels(tasks, shape, n)
+    rows = []
+
+    def build():
+        keras.utils.set_random_seed(0)
+        return mtlzoo.build(args.backbone, tasks, shape)
+
+    # Plain Keras on the same graph.
+    model = build()
+    plain = keras.Model(model.inputs, model.outputs_dict())
+    losses, metrics = {}, {}
+    for task in tasks:
+        if task.kind == "regression":
+            losses[task.name] = "mse"
+        else:
+            losses[task.name] = "sparse_categorical_crossentropy"
+            metrics[task.name] = ["accuracy"]
+    plain.compile(optimizer="adam", loss=losses, metrics=metrics)
+    plain_time, plain_peak = measure(plain, x, y, args.batch)
+    del plain, model
+
+    configs = [(m, False) for m in LOSS_LEVEL]
+    configs += [(m, False) for m in GRADIENT] + [(m, True) for m in GRADIENT]
+    results = {}
+    for name, rep in configs:
+        model = build()
+        kwargs = {"representation_gradients": True} if rep else {}
+        model.compile(
+            optimizer="adam", weighting=mtlzoo.weighting.get(name, **kwargs)
+        )
+        results[(name, rep)] = measure(model, x, y, args.batch)
+        print(
+            f"  {count} tasks {name:12s} rep={rep!s:5s} "
+            f"{results[(name, rep)][0] * 1000:8.1f} ms",
+            flush=True,
+        )
+        del model
+    base_time, base_peak = results[("equal", False)]
+    rows.append(
+        f"| {count} | plain Keras fit (same graph) | "
+        f"{plain_time / base_time:.2f}x of mtlzoo equal | "
+        f"{plain_peak / base_peak:.2f} |"
+    )
+    for (name, rep), (sec, peak) in results.items():
+        label = name + (" (representation grads)" if rep else "")
+        rows.append(
+            f"| {count} | {label} | {sec / base_time:.2f} | "
+            f"{peak / base_peak:.2f} |"
+        )
+    header = (
+        f"\n{count} tasks, {args.backbone} {args.size}px, batch {args.batch}: "
+        f"equal {base_time * 1000:.1f} ms/step, plain Keras "
+        f"{plain_time * 1000:.1f} ms/step "
+        f"(mtlzoo/plain = {base_time / plain_time:.3f})"
+    )
+    return header, rows
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--backbone", default="mobilenet_v3_small")
+    parser.add_argument("--size", type=int, default=64)
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--steps", type=int, default=12)
+    parser.add_argument("--tasks", type=int, nargs="+", default=[3, 5])
+    parser.add_argument("--out", default=None)
+    args = parser.parse_args()
+    lines = [
+        "| tasks | method | step time / equal | peak memory / equal |",
+        "|---|---|---|---|",
+    ]
+    headers = []
+    for count in args.tasks:
+        header, rows = run(args, count)
+        headers.append(header)
+        lines += rows
+    text = "\n".join(headers) + "\n\n" + "\n".join(lines) + "\n"
+    print(text)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text)
+
+
+if __name__ == "__main__":
+    main()
