@@ -1,0 +1,152 @@
+"""Model cards: what a preset predicts and how well, from its config."""
+
+from mtlzoo.zoo import registry
+
+
+def info(name):
+    """The model card of a preset, as a dict.
+
+    Args:
+        name: str. A preset name from `mtlzoo.zoo.list_models()`.
+
+    Returns:
+        dict with `name`, `description`, `backbone`, `input_shape`,
+        `tasks` (one entry per task: name, kind, classes/units, primary
+        metric, multi-task and single-task values of every metric),
+        `delta_m`, `delta_m_all_metrics`, `delta_m_definition`, `params`,
+        `weights_file`, `weights_bytes`, `training_minutes`, `training`
+        (command, epochs, samples, weighting), `dataset`, `license`,
+        `variants`.
+
+    Example:
+
+    >>> card = mtlzoo.zoo.info("fashion_tiny_test")
+    >>> card["delta_m"]
+    """
+    return card_from_config(registry.get_config(name))
+
+
+def card_from_config(config):
+    """The card dict of a zoo config (see `info`)."""
+    arch = config["architecture"]
+    metrics = config["metrics"]
+    training = config["training"]
+    tasks = []
+    for task in arch["tasks"]:
+        n = task["name"]
+        keys = [k for k in metrics["multi_task"] if k.startswith(n + "_")]
+        tasks.append(
+            {
+                "name": n,
+                "kind": task["kind"],
+                "num_classes": task.get("num_classes"),
+                "units": task.get("units"),
+                "primary_metric": metrics["primary"][n],
+                "multi_task": {k: metrics["multi_task"][k] for k in keys},
+                "single_task": {k: metrics["single_task"][k] for k in keys},
+            }
+        )
+    return {
+        "name": config["name"],
+        "description": config["description"],
+        "backbone": arch["backbone"],
+        "input_shape": list(arch["input_shape"]),
+        "branch_points": arch["branch_points"],
+        "tasks": tasks,
+        "split": metrics["split"],
+        "test_samples": metrics["test_samples"],
+        "delta_m": metrics["delta_m"],
+        "delta_m_all_metrics": metrics["delta_m_all_metrics"],
+        "delta_m_definition": metrics["delta_m_definition"],
+        "params": config["weights"]["params"],
+        "weights_file": config["weights"]["file"],
+        "weights_bytes": config["weights"]["size_bytes"],
+        "sha256": config["weights"]["sha256"],
+        "training_minutes": training["minutes"],
+        "training": {
+            "command": training["command"],
+            "epochs": training["epochs"],
+            "batch_size": training["batch_size"],
+            "train_samples": training["train_samples"],
+            "weighting": training["weighting"],
+            "budget": training["budget"],
+            "machine": training["machine"],
+        },
+        "dataset": {
+            "name": config["dataset"]["name"],
+            "source": config["dataset"]["source"],
+            "license": config["dataset"]["license"],
+        },
+        "license": config["license"],
+        "variants": metrics.get("variants", []),
+    }
+
+
+def _fmt(value):
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+
+def render_markdown(card):
+    """A model card dict as Markdown (used for `docs/zoo/<name>.md`)."""
+    minutes = card["training_minutes"]
+    lines = [
+        f"# `{card['name']}`",
+        "",
+        card["description"],
+        "",
+        "```python",
+        "import mtlzoo",
+        f'model = mtlzoo.load("{card["name"]}")',
+        "```",
+        "",
+        f"- Backbone: `{card['backbone']}`, input "
+        f"{tuple(card['input_shape'])} (raw pixels 0..255)",
+        f"- Branch points: `{card['branch_points'] or 'all tasks at the end'}`",
+        f"- Parameters: {card['params']:,}; weights "
+        f"`{card['weights_file']}` ({card['weights_bytes'] / 1024:.1f} KiB, "
+        f"sha256 `{card['sha256'][:16]}...`)",
+        f"- Training: {card['training']['epochs']} epochs on "
+        f"{card['training']['train_samples']:,} samples, batch "
+        f"{card['training']['batch_size']}, weighting "
+        f"`{card['training']['weighting']}`; {minutes['multi_task']:.1f} min "
+        f"multi-task + {sum(minutes['single_task'].values()):.1f} min "
+        f"single-task baselines = {minutes['total']:.1f} min on "
+        f"{card['training']['machine']}",
+        f"- Budget: {card['training']['budget']}",
+        f"- Reproduce: `{card['training']['command']}`",
+        f"- Data: {card['dataset']['source']} ({card['dataset']['license']})",
+        f"- Weights licence: {card['license']}",
+        "",
+        f"## Test metrics ({card['split']} split, "
+        f"{card['test_samples']:,} samples)",
+        "",
+        "| task | kind | metric | multi-task | single-task | primary |",
+        "|---|---|---|---|---|---|",
+    ]
+    for task in card["tasks"]:
+        for key, value in task["multi_task"].items():
+            primary = "yes" if key == task["primary_metric"] else ""
+            lines.append(
+                f"| {task['name']} | {task['kind']} | {key} | {_fmt(value)} "
+                f"| {_fmt(task['single_task'][key])} | {primary} |"
+            )
+    lines += [
+        "",
+        f"**delta_m = {card['delta_m']:+.2f} %** "
+        f"({card['delta_m_definition']}); over every metric: "
+        f"{card['delta_m_all_metrics']:+.2f} %.",
+    ]
+    if card["variants"]:
+        lines += [
+            "",
+            "## Other multi-task runs (same budget)",
+            "",
+            "| variant | delta_m | metrics |",
+            "|---|---|---|",
+        ]
+        for v in card["variants"]:
+            values = ", ".join(
+                f"{k} {_fmt(x)}" for k, x in v["multi_task"].items()
+            )
+            lines.append(f"| {v['label']} | {v['delta_m']:+.2f} % | {values} |")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,321 @@
+"""The zoo config schema and its check.
+
+A zoo config (`zoo_configs/<name>.json`) has these blocks:
+
+- `name` (str): the preset name, equal to the file stem.
+- `description` (str): one paragraph.
+- `architecture` (dict): exactly `MultiTaskModel.get_config()`.
+- `training` (dict): how the weights were made: `command` (the exact
+  command that reproduces the preset), `losses` (task -> loss), `weighting`
+  (name) and `weighting_options`, `optimizer` (a serialised Keras
+  optimizer), `epochs`, `batch_size`, `train_samples`, `seed`, `budget`
+  (the rule shared with the single-task baselines), `minutes` (measured
+  wall time: `multi_task`, `single_task` per task, `total`) and `machine`.
+- `weights` (dict): `file`, required `sha256`, `size_bytes`, `params`,
+  optional `url`.
+- `metrics` (dict): measured on `split` (`test_samples` items):
+  `multi_task` and `single_task` (metric name -> value, same keys),
+  `primary` (task -> its primary metric), `higher_is_better`,
+  `delta_m` (percent, one primary metric per task), `delta_m_definition`,
+  `delta_m_all_metrics` (percent, every metric) and optional `variants`
+  (other multi-task runs with the same budget).
+- `dataset` (dict): `name`, `loader` (a function of `mtlzoo.datasets`),
+  `train` and `test` (its keyword arguments), `paths` (data locations used
+  for training), `sample` (arguments that select the shipped sample, or
+  null), `search` (whether the loader's own search/download finds the same
+  data), `source`, `license`, optional `class_names`.
+- `license` (str): the licence of the weights.
+
+`validate_config(config)` returns the config or raises one `ValueError`
+listing every problem.
+"""
+
+import re
+
+_NUMBER = (int, float)
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_NAME = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)*$")
+ARCHITECTURE_KEYS = (
+    "backbone",
+    "tasks",
+    "input_shape",
+    "architecture",
+    "branch_points",
+    "heads",
+    "preprocessing",
+    "architecture_options",
+    "name",
+    "trainable",
+)
+# metric suffix -> higher is better; longest suffix first when matching.
+_METRIC_DIRECTIONS = {
+    "pixel_accuracy": True,
+    "mean_iou": True,
+    "accuracy": True,
+    "iou": True,
+    "mae": False,
+    "abs_err": False,
+    "rel_err": False,
+    "mean_angle": False,
+}
+
+# key -> (types, required)
+_TOP = {
+    "name": (str, True),
+    "description": (str, True),
+    "architecture": (dict, True),
+    "training": (dict, True),
+    "weights": (dict, True),
+    "metrics": (dict, True),
+    "dataset": (dict, True),
+    "license": (str, True),
+}
+_TRAINING = {
+    "command": (str, True),
+    "losses": (dict, True),
+    "weighting": (str, True),
+    "weighting_options": (dict, True),
+    "optimizer": (dict, True),
+    "epochs": (int, True),
+    "batch_size": (int, True),
+    "train_samples": (int, True),
+    "seed": (int, True),
+    "budget": (str, True),
+    "minutes": (dict, True),
+    "machine": (str, True),
+}
+_WEIGHTS = {
+    "file": (str, True),
+    "sha256": (str, True),
+    "size_bytes": (int, True),
+    "params": (int, True),
+    "url": (str, False),
+}
+_METRICS = {
+    "split": (str, True),
+    "test_samples": (int, True),
+    "multi_task": (dict, True),
+    "single_task": (dict, True),
+    "primary": (dict, True),
+    "higher_is_better": (dict, True),
+    "delta_m": (_NUMBER, True),
+    "delta_m_definition": (str, True),
+    "delta_m_all_metrics": (_NUMBER, True),
+    "variants": (list, False),
+}
+_DATASET = {
+    "name": (str, True),
+    "loader": (str, True),
+    "train": (dict, True),
+    "test": (dict, True),
+    "paths": (dict, True),
+    "sample": ((dict, type(None)), True),
+    "search": (bool, True),
+    "source": (str, True),
+    "license": (str, True),
+    "class_names": (dict, False),
+}
+
+
+def metric_higher_is_better(metric):
+    """Whether a larger value of a logged task metric is better.
+
+    Args:
+        metric: str. A metric log name such as `"mask_mean_iou"`.
+
+    Returns:
+        bool.
+    """
+    for suffix in sorted(_METRIC_DIRECTIONS, key=len, reverse=True):
+        if metric.endswith("_" + suffix):
+            return _METRIC_DIRECTIONS[suffix]
+    raise ValueError(
+        f"Unknown metric; expected a name ending in one of "
+        f"{sorted(_METRIC_DIRECTIONS)}. Received: metric={metric!r}"
+    )
+
+
+def _check_block(block, spec, where, errors):
+    if not isinstance(block, dict):
+        errors.append(f"{where} must be an object")
+        return False
+    for key, (types, required) in spec.items():
+        if key not in block:
+            if required:
+                errors.append(f"{where}.{key} is missing")
+            continue
+        value = block[key]
+        if isinstance(value, bool) and bool not in _as_tuple(types):
+            errors.append(f"{where}.{key} must not be a boolean")
+        elif not isinstance(value, types):
+            errors.append(
+                f"{where}.{key} must be {_type_names(types)}, "
+                f"not {type(value).__name__}"
+            )
+    unknown = sorted(set(block) - set(spec))
+    if unknown:
+        errors.append(f"{where} has unknown key(s) {unknown}")
+    return True
+
+
+def _as_tuple(types):
+    return types if isinstance(types, tuple) else (types,)
+
+
+def _type_names(types):
+    names = {"dict": "an object", "list": "a list", "str": "a string"}
+    return " or ".join(
+        names.get(t.__name__, t.__name__) for t in _as_tuple(types)
+    )
+
+
+def _check_architecture(arch, errors):
+    missing = [k for k in ARCHITECTURE_KEYS if k not in arch]
+    unknown = sorted(set(arch) - set(ARCHITECTURE_KEYS))
+    if missing:
+        errors.append(f"architecture lacks {missing}")
+    if unknown:
+        errors.append(f"architecture has unknown key(s) {unknown}")
+    tasks = arch.get("tasks")
+    if not isinstance(tasks, list) or not tasks:
+        errors.append("architecture.tasks must be a non-empty list")
+        return []
+    names = []
+    for i, task in enumerate(tasks):
+        if not isinstance(task, dict) or not isinstance(task.get("name"), str):
+            errors.append(f"architecture.tasks[{i}] must be a task config")
+            continue
+        names.append(task["name"])
+    shape = arch.get("input_shape")
+    if not (
+        isinstance(shape, list)
+        and len(shape) == 3
+        and all(isinstance(d, int) and d > 0 for d in shape)
+    ):
+        errors.append("architecture.input_shape must be 3 positive ints")
+    return names
+
+
+def _check_metrics(metrics, tasks, errors):
+    mtl = metrics.get("multi_task")
+    stl = metrics.get("single_task")
+    if not isinstance(mtl, dict) or not isinstance(stl, dict):
+        return
+    if set(mtl) != set(stl):
+        errors.append(
+            "metrics.multi_task and metrics.single_task name different "
+            f"metrics: {sorted(set(mtl) ^ set(stl))}"
+        )
+    for block_name, block in (("multi_task", mtl), ("single_task", stl)):
+        for key, value in block.items():
+            if isinstance(value, bool) or not isinstance(value, _NUMBER):
+                errors.append(f"metrics.{block_name}.{key} must be a number")
+    primary = metrics.get("primary")
+    if isinstance(primary, dict):
+        if tasks and sorted(primary) != sorted(tasks):
+            errors.append(
+                f"metrics.primary must name every task {sorted(tasks)}; "
+                f"it names {sorted(primary)}"
+            )
+        for task, metric in primary.items():
+            if metric not in mtl:
+                errors.append(
+                    f"metrics.primary.{task} = {metric!r} is not a measured "
+                    "metric"
+                )
+    directions = metrics.get("higher_is_better")
+    if isinstance(directions, dict):
+        for key in mtl:
+            try:
+                expected = metric_higher_is_better(key)
+            except ValueError as error:
+                errors.append(f"metrics.multi_task: {error}")
+                continue
+            if directions.get(key) is not expected:
+                errors.append(
+                    f"metrics.higher_is_better.{key} must be {expected}"
+                )
+    for key in mtl:
+        if not any(key.startswith(t + "_") for t in tasks):
+            errors.append(f"metric {key!r} belongs to no task")
+    for i, variant in enumerate(metrics.get("variants") or []):
+        if not isinstance(variant, dict) or not {
+            "label",
+            "multi_task",
+            "delta_m",
+        } <= set(variant):
+            errors.append(
+                f"metrics.variants[{i}] needs label, multi_task and delta_m"
+            )
+
+
+def validate_config(config, name=None):
+    """Check a zoo config against the schema.
+
+    Args:
+        config: dict. A parsed zoo config.
+        name: str. The expected preset name (the file stem). Defaults to
+            None (not checked).
+
+    Returns:
+        The config, unchanged.
+
+    Raises:
+        ValueError: listing every problem found.
+
+    Example:
+
+    >>> validate_config(mtlzoo.zoo.get_config("fashion_tiny_test"))
+    """
+    errors = []
+    if not _check_block(config, _TOP, "config", errors):
+        raise ValueError(
+            f"A zoo config must be a JSON object. Received: config={config!r}"
+        )
+    preset = config.get("name")
+    if isinstance(preset, str) and not _NAME.match(preset):
+        errors.append("name must be lower_snake_case")
+    if name is not None and preset != name:
+        errors.append(f"name {preset!r} differs from the file stem {name!r}")
+    tasks = []
+    arch = config.get("architecture")
+    if isinstance(arch, dict):
+        tasks = _check_architecture(arch, errors)
+    training = config.get("training")
+    if _check_block(training, _TRAINING, "training", errors) and tasks:
+        losses = training.get("losses")
+        if isinstance(losses, dict) and sorted(losses) != sorted(tasks):
+            errors.append(f"training.losses must name every task {tasks}")
+        minutes = training.get("minutes")
+        if isinstance(minutes, dict) and not {
+            "multi_task",
+            "single_task",
+            "total",
+        } <= set(minutes):
+            errors.append(
+                "training.minutes needs multi_task, single_task and total"
+            )
+        command = training.get("command")
+        if isinstance(command, str) and "tools/train_preset.py" not in command:
+            errors.append("training.command must run tools/train_preset.py")
+    weights = config.get("weights")
+    if _check_block(weights, _WEIGHTS, "weights", errors):
+        sha = weights.get("sha256")
+        if isinstance(sha, str) and not _HEX64.match(sha):
+            errors.append("weights.sha256 must be 64 lowercase hex digits")
+        file = weights.get("file")
+        if isinstance(file, str) and (
+            "/" in file or "\\" in file or not file.endswith(".weights.h5")
+        ):
+            errors.append("weights.file must be a bare NAME.weights.h5")
+    metrics = config.get("metrics")
+    if _check_block(metrics, _METRICS, "metrics", errors):
+        _check_metrics(metrics, tasks, errors)
+    _check_block(config.get("dataset"), _DATASET, "dataset", errors)
+    if errors:
+        raise ValueError(
+            f"Invalid zoo config ({len(errors)} problem(s)): "
+            + "; ".join(errors)
+            + f". Received: name={preset!r}"
+        )
+    return config

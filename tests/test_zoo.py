@@ -1,0 +1,377 @@
+import copy
+import json
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import mtlzoo
+from mtlzoo import cli
+from mtlzoo import testing
+from mtlzoo import zoo
+from mtlzoo.model import MultiTaskModel
+from mtlzoo.zoo import card as card_lib
+from mtlzoo.zoo import demo
+from mtlzoo.zoo import evaluation
+from mtlzoo.zoo import registry
+from mtlzoo.zoo import schema
+from mtlzoo.zoo import weights as weights_lib
+
+TINY = "fashion_tiny_test"
+NAMES = zoo.list_models()
+# Presets whose weights are small enough to load in the fast suite.
+SMALL_BYTES = 3_000_000
+REPO = pathlib.Path(__file__).resolve().parent.parent
+
+
+def _size_marks(name):
+    size = zoo.get_config(name)["weights"]["size_bytes"]
+    return [pytest.mark.large] if size > SMALL_BYTES else []
+
+
+BY_SIZE = [pytest.param(n, marks=_size_marks(n), id=n) for n in NAMES]
+
+
+def _subprocess(*args, cwd=None):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.run(
+        [sys.executable, "-m", "mtlzoo", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=300,
+    )
+
+
+def _stderr_lines(stderr):
+    """stderr without TensorFlow's import-time log lines."""
+    noise = ("WARNING: All log messages", "I0000", "To enable the following")
+    return [
+        line
+        for line in stderr.splitlines()
+        if line.strip() and not line.startswith(noise)
+    ]
+
+
+# ----------------------------------------------------------------------
+# every config
+def test_registry_has_the_tiny_preset():
+    assert TINY in NAMES
+    assert zoo.list_models("fashion_tiny*") == [TINY]
+    assert zoo.list_models("no_such_*") == []
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_config_schema(name):
+    config = zoo.get_config(name)
+    schema.validate_config(config, name)
+    assert registry.config_path(name).stem == name == config["name"]
+    assert config["architecture"]["name"] == name
+    assert config["training"]["command"] == (
+        f"python tools/train_preset.py {name}"
+    )
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_delta_m_matches_metrics(name):
+    m = zoo.get_config(name)["metrics"]
+    primary = list(m["primary"].values())
+    hib = m["higher_is_better"]
+    dm = mtlzoo.metrics.delta_m(
+        {k: m["multi_task"][k] for k in primary},
+        {k: m["single_task"][k] for k in primary},
+        hib,
+    )
+    assert dm == pytest.approx(m["delta_m"], abs=2e-3)
+    dm_all = mtlzoo.metrics.delta_m(m["multi_task"], m["single_task"], hib)
+    assert dm_all == pytest.approx(m["delta_m_all_metrics"], abs=2e-3)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_architecture_round_trip_and_build_without_weights(name):
+    arch = zoo.get_config(name)["architecture"]
+    model = MultiTaskModel.from_config(copy.deepcopy(arch))
+    assert json.loads(json.dumps(model.get_config())) == arch
+    assert model.count_params() == zoo.get_config(name)["weights"]["params"]
+    model = zoo.load(name, weights=False, compile=False)
+    assert model.task_names == [t["name"] for t in arch["tasks"]]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_shipped_weights_match_sha256(name):
+    config = zoo.get_config(name)
+    path = weights_lib.locate(config)
+    assert weights_lib.sha256(path) == config["weights"]["sha256"]
+    assert os.path.getsize(path) == config["weights"]["size_bytes"]
+
+
+@pytest.mark.parametrize("name", BY_SIZE)
+def test_load_pretrained(name):
+    config = zoo.get_config(name)
+    model = zoo.load(name)
+    assert model.compiled
+    assert model.preset_name == name and model.preset_not_loaded == []
+    shape = tuple(config["architecture"]["input_shape"])
+    x = testing.random_images(shape, 2)
+    out = model.predict(x, verbose=0)
+    assert sorted(out) == sorted(model.task_names)
+    for task in model.tasks:
+        assert out[task.name].shape == (2,) + task.output_shape(shape)
+        assert np.all(np.isfinite(out[task.name]))
+
+
+def test_pretrained_sum_is_small():
+    total = sum(
+        zoo.get_config(n)["weights"]["size_bytes"] for n in zoo.list_models()
+    )
+    assert total < 40_000_000
+
+
+def test_model_cards_in_docs_are_current():
+    for name in NAMES:
+        path = REPO / "docs" / "zoo" / f"{name}.md"
+        assert path.read_text() == card_lib.render_markdown(zoo.info(name))
+
+
+# ----------------------------------------------------------------------
+# lookup, hashes and errors
+def test_unknown_name_lists_valid_names():
+    with pytest.raises(ValueError, match="Unknown preset") as info:
+        zoo.load("no_such_model")
+    message = str(info.value)
+    assert all(name in message for name in NAMES)
+    assert message.endswith("Received: name='no_such_model'")
+
+
+def _corrupt_copy(tmp_path):
+    source = weights_lib.locate(zoo.get_config(TINY))
+    directory = tmp_path / "pretrained"
+    directory.mkdir()
+    target = directory / pathlib.Path(source).name
+    data = bytearray(pathlib.Path(source).read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    target.write_bytes(bytes(data))
+    return target
+
+
+def test_corrupted_copy_is_refused(tmp_path, monkeypatch):
+    bad = _corrupt_copy(tmp_path)
+    monkeypatch.setattr(weights_lib, "WEIGHTS_DIRS", [bad.parent])
+    expected = zoo.get_config(TINY)["weights"]["sha256"]
+    actual = weights_lib.sha256(bad)
+    with pytest.raises(ValueError) as info:
+        zoo.load(TINY)
+    message = str(info.value)
+    assert str(bad) in message and expected in message and actual in message
+    # an explicit path is checked too
+    with pytest.raises(ValueError, match=actual):
+        zoo.load(TINY, weights=str(bad), compile=False)
+
+
+def test_missing_weights_without_url(tmp_path, monkeypatch):
+    monkeypatch.setattr(weights_lib, "WEIGHTS_DIRS", [tmp_path / "empty"])
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    with pytest.raises(FileNotFoundError, match="no download url"):
+        zoo.load(TINY)
+
+
+def test_download_to_keras_cache_checks_hash(tmp_path, monkeypatch):
+    config = zoo.get_config(TINY)
+    served = tmp_path / "server" / config["weights"]["file"]
+    served.parent.mkdir()
+    shutil.copy(weights_lib.locate(config), served)
+    config["weights"]["url"] = served.as_uri()
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    (configs / f"{TINY}.json").write_text(json.dumps(config))
+    monkeypatch.setattr(registry, "CONFIG_DIRS", [configs])
+    monkeypatch.setattr(weights_lib, "WEIGHTS_DIRS", [tmp_path / "none"])
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    model = zoo.load(TINY, compile=False)
+    cached = tmp_path / "keras" / "mtlzoo" / config["weights"]["file"]
+    assert cached.is_file()
+    assert model.preset_not_loaded == []
+    # a corrupted cache file is refused, not silently used
+    data = bytearray(cached.read_bytes())
+    data[100] ^= 0xFF
+    cached.write_bytes(bytes(data))
+    served.unlink()
+    with pytest.raises((ValueError, FileNotFoundError)):
+        zoo.load(TINY, compile=False)
+
+
+def test_schema_rejects_bad_configs():
+    config = zoo.get_config(TINY)
+    schema.validate_config(config, TINY)
+    bad = copy.deepcopy(config)
+    del bad["weights"]["sha256"]
+    with pytest.raises(ValueError, match="weights.sha256 is missing"):
+        schema.validate_config(bad)
+    bad = copy.deepcopy(config)
+    bad["metrics"]["single_task"].popitem()
+    bad["weights"]["sha256"] = "abc"
+    with pytest.raises(ValueError, match="2 problem"):
+        schema.validate_config(bad)
+    with pytest.raises(ValueError, match="differs from the file stem"):
+        schema.validate_config(config, "other_name")
+
+
+def test_unknown_override_is_refused():
+    with pytest.raises(ValueError, match="Unknown override"):
+        zoo.load(TINY, weights=False, backbone="resnet50")
+
+
+# ----------------------------------------------------------------------
+# overrides and fine-tuning
+def _trunk_kernel(model):
+    return model.get_layer("tiny_P2").get_layer("p2_conv").kernel.numpy()
+
+
+def test_override_replaces_heads_and_keeps_trunk():
+    base = zoo.load(TINY, compile=False)
+    tasks = [
+        mtlzoo.Task(
+            "garment", "classification", num_classes=5, head={"units": 16}
+        ),
+        mtlzoo.Task("mask", "segmentation", num_classes=2),
+    ]
+    with pytest.warns(UserWarning, match="fresh initialisation"):
+        model = zoo.load(TINY, tasks=tasks, heads={"mask": {"width": 4}})
+    assert model.task_names == ["garment", "mask"]
+    np.testing.assert_array_equal(_trunk_kernel(model), _trunk_kernel(base))
+    assert "garment" in model.preset_not_loaded
+    assert "mask_head_P2_conv_1" in model.preset_not_loaded
+    assert "tiny_P2" not in model.preset_not_loaded
+    # the hidden garment layer keeps its shape, so it is loaded
+    np.testing.assert_array_equal(
+        model.get_layer("garment_head_dense_1").kernel.numpy(),
+        base.get_layer("garment_head_dense_1").kernel.numpy(),
+    )
+    out = model.predict(np.zeros((1, 28, 28, 1), "float32"), verbose=0)
+    assert out["garment"].shape == (1, 5)
+
+
+def test_new_branch_starts_from_the_trunk_stage():
+    base = zoo.load(TINY, compile=False)
+    model = zoo.load(TINY, compile=False, branch_points={"mask": "P3"})
+    assert model.preset_not_loaded == []
+    for level in ("P4", "P5"):
+        branch = model.get_layer(f"mask_{level}")
+        trunk = base.get_layer(f"tiny_{level}")
+        for a, b in zip(branch.weights, trunk.weights):
+            np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def test_loaded_preset_fine_tunes_with_fit():
+    model = zoo.load(TINY)
+    before = _trunk_kernel(model)
+    ds, _ = mtlzoo.datasets.fashion_tasks(
+        split="train", path="sample", batch_size=32
+    )
+    history = model.fit(ds.take(3), epochs=1, verbose=0).history
+    for name in model.task_names:
+        assert np.isfinite(history[f"{name}_loss"][0])
+    assert not np.array_equal(before, _trunk_kernel(model))
+
+
+def test_fine_tune_a_new_task():
+    with pytest.warns(UserWarning):
+        model = zoo.load(
+            TINY,
+            tasks=[mtlzoo.Task("top", "classification", num_classes=2)],
+        )
+    ds, _ = mtlzoo.datasets.fashion_tasks(
+        split="train", path="sample", tasks=["group"], batch_size=32
+    )
+    ds = ds.map(lambda x, y: (x, {"top": tf.cast(y["group"] == 0, "int32")}))
+    history = model.fit(ds.take(2), epochs=1, verbose=0).history
+    assert np.isfinite(history["top_loss"][0])
+
+
+# ----------------------------------------------------------------------
+# evaluation, demo, command line
+def test_evaluate_on_shipped_sample():
+    result = zoo.evaluate(TINY, sample=True)
+    assert result["num_samples"] == 200
+    assert sorted(result["metrics"]) == sorted(result["card"])
+    assert 0.0 <= result["metrics"]["garment_accuracy"] <= 1.0
+
+
+def test_missing_full_data_says_so():
+    config = zoo.get_config(TINY)
+    config["dataset"]["paths"] = {"path": "/nonexistent/fashion"}
+    config["dataset"]["search"] = False
+    with pytest.raises(evaluation.DataNotFoundError, match="--sample"):
+        evaluation.dataset_arguments(config)
+    kwargs = evaluation.dataset_arguments(config, sample=True)
+    assert kwargs["path"] == "sample"
+    with pytest.raises(evaluation.DataNotFoundError, match="not found"):
+        evaluation.dataset_arguments(config, data="/nonexistent/elsewhere")
+
+
+def test_demo_writes_png(tmp_path, capsys):
+    out = tmp_path / "demo.png"
+    result = demo.run_demo(TINY, out=out, num_images=3)
+    data = out.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 1000
+    assert result["num_samples"] == 200
+    printed = capsys.readouterr().out
+    assert "garment_accuracy" in printed and "#2:" in printed
+
+
+def test_cli_in_process(capsys):
+    assert cli.main(["list", "--names"]) == 0
+    assert TINY in capsys.readouterr().out.split()
+    assert cli.main(["info", TINY, "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["name"] == TINY
+    assert cli.main(["eval", TINY, "--sample"]) == 0
+    assert "garment_accuracy" in capsys.readouterr().out
+    assert cli.main(["info", "no_such_model"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "Valid names" in err[0]
+    assert cli.main(["eval", TINY, "--sample", "--data", "/x"]) == 1
+    assert "exclude each other" in capsys.readouterr().err
+    assert cli.main(["nope"]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+    for command in ("list", "info", "demo", "eval"):
+        assert cli.main([command, "--help"]) == 0
+        assert "usage: mtlzoo" in capsys.readouterr().out
+
+
+def test_cli_subprocess_list_and_info():
+    result = _subprocess("list")
+    assert result.returncode == 0, result.stderr
+    assert TINY in result.stdout
+    result = _subprocess("info", "no_such_model")
+    assert result.returncode == 1
+    (line,) = _stderr_lines(result.stderr)
+    assert line.startswith("mtlzoo info: error: Unknown preset")
+
+
+def test_cli_subprocess_demo(tmp_path):
+    result = _subprocess(
+        "demo",
+        "--name",
+        TINY,
+        "--out",
+        "d.png",
+        "--num-images",
+        "2",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "d.png").stat().st_size > 1000
+    assert "Wrote d.png" in result.stdout
+
+
+@pytest.mark.large
+def test_default_demo(tmp_path):
+    result = demo.run_demo(out=tmp_path / "demo.png", verbose=False)
+    assert result["name"] == demo.DEFAULT_PRESET
+    assert result["seconds"] < 60

