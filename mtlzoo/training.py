@@ -1,0 +1,318 @@
+"""The train step of MultiTaskModel: task losses, weighting, gradients.
+
+`TrainingMixin` holds everything that runs inside `fit`/`evaluate`: the
+masked per-task losses, the loss-level path (one backward pass of the
+method's combined loss), the gradient-method path (per-task gradients on
+the parameters shared by every task, or on the shared features, combined by
+the method, also across `tf.distribute` replicas), per-head optimizers, the
+NaN/inf guard and the per-task logs.
+"""
+
+import keras
+import tensorflow as tf
+from keras import ops
+from keras.src.losses import loss as loss_module
+from keras.src.trainers.data_adapters import data_adapter_utils
+
+from mtlzoo.weighting import checks
+
+
+class TrainingMixin:
+    """Train/test steps and gradient bookkeeping of `MultiTaskModel`."""
+
+    def _partition_variables(self):
+        """Split trainable variables by the tasks that use them.
+
+        Stored untracked (`object.__setattr__`), so Keras does not count
+        these lists as the model's own variables.
+        """
+        users = {}
+        for name in self.task_names:
+            sub = keras.Model(self.inputs, self.outputs_dict()[name])
+            for v in sub.trainable_variables:
+                users.setdefault(id(v), set()).add(name)
+        every = set(self.task_names)
+        for v in self._weighting_variables():
+            users.setdefault(id(v), every)
+        order = self._ordered_trainable()
+
+        def used_by(v):
+            return users.get(id(v), set())
+
+        heads = {
+            name: [v for v in order if used_by(v) == {name}]
+            for name in self.task_names
+        }
+        own = {id(v) for n in self.head_optimizers for v in heads[n]}
+        trunk = keras.Model(self.inputs, self._shared_tensors)
+        trunk_ids = {id(v) for v in trunk.trainable_variables}
+        parts = {
+            "_variables": order,
+            "_head_variables": heads,
+            "_main_variables": [v for v in order if id(v) not in own],
+            "_all_shared": [v for v in order if used_by(v) == every],
+            "_trunk_variables": [v for v in order if id(v) in trunk_ids],
+        }
+        for key, value in parts.items():
+            object.__setattr__(self, key, value)
+
+    def _ordered_trainable(self):
+        """Trainable variables in a fixed order (construction order)."""
+        trainable = {id(v): v for v in self.trainable_variables}
+        order = [v for v in self._canonical if id(v) in trainable]
+        seen = {id(v) for v in order}
+        order += [v for v in trainable.values() if id(v) not in seen]
+        return order
+
+    def _weighting_variables(self):
+        if self.weighting is None:
+            return []
+        return list(self.weighting.trainable_variables)
+
+    def _checked(self, losses, grads=None):
+        if not self.check_finite:
+            return losses, grads
+        return checks.assert_finite(losses, grads, self.task_names)
+
+    def _task_losses(self, y, y_pred, sw):
+        losses, present = [], []
+        for task in self.tasks:
+            n = task.name
+            loss = task.compute_loss(y[n], y_pred[n], sw.get(n))
+            mask = task.label_mask(y[n], y_pred[n])
+            if sw.get(n) is not None:
+                mask = task._apply_sample_weight(mask, sw[n])
+            losses.append(loss)
+            present.append(ops.cast(ops.sum(mask) > 0, "float32"))
+        return ops.stack(losses), ops.stack(present)
+
+    def _update_logs(self, y, y_pred, sw, losses):
+        for i, task in enumerate(self.tasks):
+            n = task.name
+            self._task_loss_trackers[n].update_state(losses[i])
+            task.update_metrics(
+                self._task_metrics[n], y[n], y_pred[n], sw.get(n)
+            )
+        if self.losses:
+            self._regularization_tracker.update_state(self._regularization())
+        logs = {m.name: m.result() for m in self.metrics}
+        return logs
+
+    def _current_weights(self):
+        return ops.stack([self.task_weights[n].value for n in self.task_names])
+
+    # ------------------------------------------------------------------
+    def train_step(self, data):
+        x, y, sample_weight = data_adapter_utils.unpack_x_y_sample_weight(data)
+        y, sw = self._standardize_labels(y, sample_weight)
+        rep = self.weighting.representation_gradients
+        has_shared = self._trunk_variables if rep else self._all_shared
+        if self.weighting.requires_gradients and has_shared:
+            y_pred, losses, total = self._gradient_method_step(x, y, sw)
+        else:
+            y_pred, losses, total = self._loss_method_step(x, y, sw)
+        self._loss_tracker.update_state(total)
+        logs = self._update_logs(y, y_pred, sw, losses)
+        for n in self.task_names:
+            logs[f"{n}_weight"] = ops.convert_to_tensor(self.task_weights[n])
+        return logs
+
+    def _regularization(self):
+        if self.losses:
+            return ops.sum(
+                ops.stack([ops.cast(v, "float32") for v in self.losses])
+            )
+        return ops.zeros((), "float32")
+
+    def _loss_method_step(self, x, y, sw):
+        with tf.GradientTape() as tape:
+            y_pred = self(x, training=True)
+            losses, present = self._task_losses(y, y_pred, sw)
+            losses, _ = self._checked(losses)
+            weights = self._current_weights()
+            total = self.weighting.combine_losses(losses, weights, present)
+            total = total + self._regularization()
+            scaled = loss_module.scale_loss_for_distribution(total)
+            scaled = self.optimizer.scale_loss(scaled)
+        variables = self._variables
+        grads = tape.gradient(scaled, variables)
+        self._apply(grads, variables)
+        return y_pred, losses, total
+
+    def _gradient_method_step(self, x, y, sw):
+        rep = self.weighting.representation_gradients
+        with tf.GradientTape(persistent=True) as tape:
+            if rep:
+                y_pred, shared = self._forward_with_shared(x)
+            else:
+                y_pred = self(x, training=True)
+            losses, present = self._task_losses(y, y_pred, sw)
+            losses, _ = self._checked(losses)
+            weights = self._current_weights()
+            weighted = weights * present * losses
+            total = ops.sum(weighted) + self._regularization()
+            per_task = [weighted[i] for i in range(len(self.tasks))]
+            scaled = loss_module.scale_loss_for_distribution(total)
+        scale = loss_module.scale_loss_for_distribution(ops.ones(()))
+        shared_vars = self._trunk_variables if rep else self._all_shared
+        targets = shared if rep else shared_vars
+        rows = []
+        for t in per_task:
+            g = tape.gradient(t, targets, unconnected_gradients="zero")
+            rows.append(ops.concatenate([ops.reshape(a, (-1,)) for a in g]))
+        matrix = ops.stack(rows) * scale
+        _, matrix = self._checked(losses, matrix)
+        direction = self._combine_across_replicas(
+            matrix, losses, weights, present, rep
+        )
+        pieces = _split_like(direction, targets)
+        if rep:
+            shared_grads = tape.gradient(
+                targets,
+                shared_vars,
+                output_gradients=pieces,
+                unconnected_gradients="zero",
+            )
+        else:
+            shared_grads = pieces
+        shared_ids = {id(v) for v in shared_vars}
+        rest = [v for v in self._variables if id(v) not in shared_ids]
+        rest_grads = tape.gradient(scaled, rest, unconnected_gradients="zero")
+        if self.losses:
+            # Regularisers on shared parameters (e.g. soft-sharing
+            # couplings) add to the method's direction.
+            reg = tape.gradient(
+                self._regularization(),
+                shared_vars,
+                unconnected_gradients="zero",
+            )
+            shared_grads = [g + r for g, r in zip(shared_grads, reg)]
+        del tape
+        grads_by_id = dict(zip((id(v) for v in rest), rest_grads))
+        grads_by_id.update(zip((id(v) for v in shared_vars), shared_grads))
+        variables = self._variables
+        self._apply([grads_by_id[id(v)] for v in variables], variables)
+        return y_pred, losses, total
+
+    def task_gradients(self, x, y, sample_weight=None, representation=False):
+        """Per-task gradients of the unweighted task losses, shared part.
+
+        Used for gradient-conflict logging and task-affinity analysis. Runs
+        the model in inference mode (no dropout, frozen BatchNorm stats).
+
+        Args:
+            x: batch of images.
+            y: dict task name -> labels for the batch.
+            sample_weight: optional dict task name -> `(batch,)` weights.
+            representation: bool. Gradients with respect to the shared
+                features instead of the parameters shared by all tasks.
+
+        Returns:
+            `(grads, losses, present)`: a `(T, D)` tensor (rows in
+            `task_names` order), the `(T,)` losses and the `(T,)` mask of
+            tasks with labels in the batch.
+        """
+        if not hasattr(self, "_variables"):
+            self.head_optimizers = getattr(self, "head_optimizers", {})
+            self._partition_variables()
+        x = ops.convert_to_tensor(x)
+        y = tf.nest.map_structure(ops.convert_to_tensor, y)
+        y, sw = self._standardize_labels(y, sample_weight)
+        sw = {k: ops.convert_to_tensor(v, "float32") for k, v in sw.items()}
+        key = bool(representation)
+        cache = self.__dict__.setdefault("_task_gradient_fns", {})
+        if key not in cache:
+            cache[key] = tf.function(
+                lambda x, y, sw: self._task_gradients(x, y, sw, key),
+                reduce_retracing=True,
+            )
+        return cache[key](x, y, sw)
+
+    def _task_gradients(self, x, y, sw, representation):
+        with tf.GradientTape(persistent=True) as tape:
+            if representation:
+                y_pred, shared = self._forward_with_shared(x, training=False)
+            else:
+                y_pred = self(x, training=False)
+            losses, present = self._task_losses(y, y_pred, sw)
+            per_task = [losses[i] for i in range(len(self.tasks))]
+        targets = shared if representation else self._all_shared
+        rows = []
+        for t in per_task:
+            g = tape.gradient(t, targets, unconnected_gradients="zero")
+            rows.append(ops.concatenate([ops.reshape(a, (-1,)) for a in g]))
+        del tape
+        return ops.stack(rows), losses, present
+
+    def _combine_across_replicas(self, matrix, losses, weights, present, rep):
+        """Run the method on the global task-gradient matrix.
+
+        Under `tf.distribute`, each replica holds the gradients of its part
+        of the batch. Shared-parameter gradients are summed across replicas
+        (the method then sees what one device would see, and the result is
+        divided by the replica count since the optimizer sums again);
+        representation gradients are gathered (each replica's features are
+        different coordinates) and each replica keeps its own slice.
+        """
+        ctx = tf.distribute.get_replica_context()
+        replicas = ctx.num_replicas_in_sync if ctx is not None else 1
+        if replicas == 1:
+            return self.weighting.combine_gradients(
+                matrix, losses, weights, present
+            )
+        losses = ctx.all_reduce("mean", losses)
+        present = ops.cast(ctx.all_reduce("sum", present) > 0, "float32")
+        if not rep:
+            matrix = ctx.all_reduce("sum", matrix)
+            direction = self.weighting.combine_gradients(
+                matrix, losses, weights, present
+            )
+            return direction / float(replicas)
+        local = tf.shape(matrix)[1]
+        sizes = ctx.all_gather(tf.reshape(local, (1,)), axis=0)
+        full = tf.ensure_shape(
+            ctx.all_gather(matrix, axis=1), (matrix.shape[0], None)
+        )
+        direction = self.weighting.combine_gradients(
+            full, losses, weights, present
+        )
+        replica = ctx.replica_id_in_sync_group
+        start = tf.reduce_sum(sizes[:replica])
+        return direction[start : start + local]
+
+    def _forward_with_shared(self, x, training=True):
+        if self._with_shared is None:
+            model = keras.Model(
+                self.inputs, [self.outputs_dict(), self._shared_tensors]
+            )
+            object.__setattr__(self, "_with_shared", model)
+        return self._with_shared(x, training=training)
+
+    def _apply(self, grads, variables):
+        if not self.head_optimizers:
+            self.optimizer.apply_gradients(zip(grads, variables))
+            return
+        by_id = dict(zip((id(v) for v in variables), grads))
+        main = self._main_variables
+        self.optimizer.apply_gradients([(by_id[id(v)], v) for v in main])
+        for name, opt in self.head_optimizers.items():
+            own = self._head_variables[name]
+            opt.apply_gradients([(by_id[id(v)], v) for v in own])
+
+    def test_step(self, data):
+        x, y, sample_weight = data_adapter_utils.unpack_x_y_sample_weight(data)
+        y, sw = self._standardize_labels(y, sample_weight)
+        y_pred = self(x, training=False)
+        losses, present = self._task_losses(y, y_pred, sw)
+        # The plain weighted sum: evaluation must not move a method's state
+        # (FAMO) and stays comparable across methods.
+        total = ops.sum(self._current_weights() * present * losses)
+        self._loss_tracker.update_state(total + self._regularization())
+        return self._update_logs(y, y_pred, sw, losses)
+
+
+def _split_like(vector, tensors):
+    """Cut a flat vector into pieces shaped like `tensors`."""
+    sizes = [tf.size(t) for t in tensors]
+    pieces = tf.split(vector, tf.stack(sizes), num=len(tensors))
+    return [tf.reshape(p, tf.shape(t)) for p, t in zip(pieces, tensors)]
