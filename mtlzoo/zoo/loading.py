@@ -73,7 +73,7 @@ def load(name, weights=True, compile=True, **overrides):
     not_loaded = []
     if weights is not False and weights is not None:
         path = _weights_path(config, weights)
-        if new_arch == arch:
+        if _without_name(new_arch) == _without_name(arch):
             model.load_weights(path)
         else:
             reference = MultiTaskModel.from_config(copy.deepcopy(arch))
@@ -91,6 +91,10 @@ def load(name, weights=True, compile=True, **overrides):
     if compile:
         model.compile(**compile_arguments(config))
     return model
+
+
+def _without_name(arch):
+    return {k: v for k, v in arch.items() if k != "name"}
 
 
 def _weights_path(config, weights):
