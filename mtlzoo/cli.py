@@ -19,6 +19,8 @@ import json
 import os
 import sys
 
+from mtlzoo import cli_commands
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 PROG = "mtlzoo"
@@ -283,6 +285,7 @@ def build_parser():
     subparsers.required = True
     for add in SUBCOMMANDS:
         add(subparsers)
+    cli_commands.register(subparsers)
     return parser
 
 

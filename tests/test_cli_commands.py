@@ -17,7 +17,7 @@ _TF_LOG = re.compile(r"^([IWEF]\d{4} |WARNING: All log messages|INFO: )")
 def _run(*args, cwd):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
     return subprocess.run(
-        [sys.executable, "-m", "mtlzoo.cli_commands", *args],
+        [sys.executable, "-m", "mtlzoo.cli", *args],
         cwd=cwd,
         env=env,
         capture_output=True,
