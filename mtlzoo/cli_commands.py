@@ -182,6 +182,7 @@ def run_export(args):
             quantize=args.quantize,
             representative_data=calib,
             sample_inputs=check,
+            max_check_samples=args.samples,
             verbose=not args.json,
         )
     except RuntimeError as error:

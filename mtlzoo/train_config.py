@@ -34,6 +34,7 @@ else its shipped sample. Callbacks are named classes of
 
 import copy
 import hashlib
+import inspect
 import json
 import os
 import time
@@ -245,12 +246,16 @@ def load_datasets(config, tasks):
     loader_name, splits = dataset_block(config)
     loader = getattr(datasets_lib, loader_name)
     names = [t.name for t in tasks]
+    takes_tasks = "tasks" in inspect.signature(loader).parameters
     out = []
     for split in ("train", "validation", "test"):
         args = dict(splits[split])
-        args.setdefault("tasks", names)
+        if takes_tasks:
+            args.setdefault("tasks", names)
         ds, loaded = loader(**args)
         check_tasks(tasks, loaded, loader_name)
+        if len(loaded) != len(names):
+            ds = ds.map(lambda x, y: (x, {n: y[n] for n in names}))
         out.append(ds)
     return tuple(out)
 

@@ -205,3 +205,20 @@ def test_errors_in_process(tmp_path, monkeypatch, capsys, argv, code, message):
 def test_help(capsys, command):
     assert cli_commands.main([command, "--help"]) == 0
     assert f"usage: mtlzoo {command}" in capsys.readouterr().out
+
+
+def test_train_config_loader_without_tasks_argument():
+    from mtlzoo import train_config
+
+    tasks = [mtlzoo.Task("left", "classification", num_classes=10)]
+    config = {
+        "training": {
+            "dataset": {
+                "loader": "multi_mnist",
+                "args": {"path": "sample", "num_samples": 4},
+            }
+        }
+    }
+    train, val, test = train_config.load_datasets(config, tasks)
+    image, labels = next(iter(test))
+    assert sorted(labels) == ["left"] and image.shape == (36, 36, 1)
