@@ -85,7 +85,7 @@ def write_panel(path, model, images, labels, preds, class_names, title):
                 if task.kind == "classification":
                     ok = " ok" if pred == true else " X"
                 lines.append(f"{task.name}: {pred}{ok}")
-                if task.kind == "classification" and pred != true:
+                if task.kind == "regression" or pred != true:
                     lines.append(f"  (true {true})")
         axes[0, i].set_title("\n".join(lines), fontsize=7, loc="left")
         for r, task in enumerate(dense, start=1):
