@@ -1,8 +1,10 @@
 """mkdocs hooks: generate the API reference and the zoo pages at build time.
 
 Named in `mkdocs.yml` (`hooks:`), a plain mkdocs feature (no plugin, no
-network). Pages already on disk win over generated ones, so a committed
-`docs/zoo/index.md` is used as it is.
+network). The zoo table `zoo/index.md` is always generated from
+`zoo_configs/`, so it lists exactly the presets of the checkout (a copy on
+disk, e.g. written by `tools/train_preset.py`, may be stale); for the other
+pages a file on disk wins over the generated one.
 """
 
 import pathlib
@@ -22,7 +24,10 @@ def on_files(files, config):
     pages = dict(gen_zoo_table.zoo_pages())
     pages.update(gen_api_docs.api_pages())
     for rel, text in pages.items():
-        if files.get_file_from_path(rel) is not None:
-            continue
+        existing = files.get_file_from_path(rel)
+        if existing is not None:
+            if rel != "zoo/index.md":
+                continue
+            files.remove(existing)
         files.append(File.generated(config, rel, content=text))
     return files
