@@ -49,6 +49,7 @@ setup(
     extras_require={
         "test": ["pytest>=8"],
         "dev": ["ruff>=0.6"],
-        "docs": ["mkdocs>=1.6"],
+        "docs": ["mkdocs>=1.6,<2"],
     },
+    entry_points={"console_scripts": ["mtlzoo=mtlzoo.cli:main"]},
 )
