@@ -341,7 +341,7 @@ def delta_m_chart(mtl, stl, higher_is_better, path, figsize=None, dpi=100):
     ax.set_ylabel("value / single-task value")
     ax.set_ylim(0, max(rel + [1.0]) * 1.3)
     ax.set_title(f"Multi-task vs single-task: Δm = {delta:+.2f}%")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="upper left", ncol=2)
     return _save(fig, path, dpi)
 
 

@@ -1,6 +1,7 @@
 import json
 import os
 
+import keras
 import numpy as np
 import pytest
 
@@ -20,6 +21,7 @@ TASKS = [
 
 @pytest.fixture(scope="module")
 def model():
+    keras.utils.set_random_seed(0)
     return mtlzoo.build(
         "tiny", TASKS, input_shape=SHAPE, branch_points={"seg": "P3"}
     )
@@ -63,7 +65,10 @@ def test_tflite_int8(model, data, tmp_path):
         "accuracy_drop_max",
         "accuracy_drop_met",
     }
-    assert report["tasks"]["seg"]["class_agreement"] > 0.8
+    # An untrained model's near-uniform softmax makes argmax agreement
+    # meaningless; the probabilities themselves stay close.
+    assert 0 <= report["tasks"]["seg"]["class_agreement"] <= 1
+    assert report["tasks"]["seg"]["max_abs_error"] < 0.1
     assert report["tasks"]["ink"]["max_abs_error"] < 0.1
 
 
