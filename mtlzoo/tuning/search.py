@@ -1,0 +1,279 @@
+"""Run a whole search from a JSON config (what `mtlzoo search` calls)."""
+
+import json
+import os
+
+import keras_tuner as kt
+
+from mtlzoo import datasets as datasets_lib
+from mtlzoo.tuning.baselines import measure_baselines
+from mtlzoo.tuning.multi_task_hyper_model import MultiTaskHyperModel
+from mtlzoo.tuning.objectives import objective as make_objective
+from mtlzoo.tuning.results import best_config
+
+TUNERS = {
+    "random_search": kt.RandomSearch,
+    "random": kt.RandomSearch,
+    "hyperband": kt.Hyperband,
+    "bayesian_optimization": kt.BayesianOptimization,
+    "bayesian": kt.BayesianOptimization,
+    "grid_search": kt.GridSearch,
+    "grid": kt.GridSearch,
+}
+_DATASETS = (
+    "fashion_tasks",
+    "multi_mnist",
+    "multi_fashion",
+    "multi_fashion_mnist",
+    "shapes",
+    "celeb_a",
+    "dsprites",
+    "shapes3d",
+    "smallnorb",
+    "oxford_iiit_pet",
+    "cityscapes",
+    "nyu_depth_v2",
+)
+_SECTIONS = ("backbone", "input_shape", "tasks", "dataset", "search")
+_SECTIONS += ("objective", "tuner", "output")
+_SEARCH_KEYS = (
+    "levels",
+    "head_units",
+    "head_layers",
+    "dense_widths",
+    "dense_convs",
+    "weightings",
+    "learning_rates",
+    "batch_sizes",
+    "groups",
+    "weights",
+    "heads",
+    "optimizer",
+    "compile_options",
+)
+_TUNER_KEYS = (
+    "type",
+    "max_trials",
+    "epochs",
+    "batch_size",
+    "seed",
+    "directory",
+    "project_name",
+    "overwrite",
+    "executions_per_trial",
+    "factor",
+    "num_initial_points",
+)
+
+
+def load_data(dataset_config, tasks=None):
+    """Train and validation datasets from a config's `dataset` section.
+
+    Args:
+        dataset_config: dict. `{"name": <loader in mtlzoo.datasets>,
+            "args": {...common...}, "train": {...}, "validation": {...}}`;
+            `train` defaults to `{"split": "train"}`, `validation` to
+            `{"split": "test"}`.
+        tasks: list of task names to load. Defaults to the loader's.
+
+    Returns:
+        `(train, validation, tasks)`: unbatched datasets and `Task`s.
+    """
+    if not isinstance(dataset_config, dict) or "name" not in dataset_config:
+        raise ValueError(
+            "The `dataset` section must be a dict with a `name`. "
+            f"Received: dataset={dataset_config!r}"
+        )
+    name = dataset_config["name"]
+    if name not in _DATASETS:
+        raise ValueError(
+            f"Unknown dataset; expected one of {list(_DATASETS)}. "
+            f"Received: name={name!r}"
+        )
+    _check_keys(
+        "dataset", dataset_config, ("name", "args", "train"), ("validation",)
+    )
+    loader = getattr(datasets_lib, name)
+    common = dict(dataset_config.get("args") or {})
+    if tasks is not None:
+        common["tasks"] = list(tasks)
+    train_args = dict(common, **(dataset_config.get("train") or {}))
+    val_args = dict(common, **(dataset_config.get("validation") or {}))
+    train_args.setdefault("split", "train")
+    val_args.setdefault("split", "test")
+    for args in (train_args, val_args):
+        args.pop("batch_size", None)
+    train, task_list = loader(**train_args)
+    validation, _ = loader(**val_args)
+    return train, validation, task_list
+
+
+def run_search(config, verbose=1):
+    """Build a hypermodel and tuner from a config, search, return the best.
+
+    Config sections (JSON):
+    - `backbone` (str), `input_shape` (optional; read from the data).
+    - `tasks`: optional list of task names of the dataset to use.
+    - `dataset`: see `load_data`.
+    - `search`: `MultiTaskHyperModel` arguments (`levels`, `head_units`,
+      `head_layers`, `dense_widths`, `dense_convs`, `weightings`,
+      `learning_rates`, `batch_sizes`, `groups`, `weights`, `heads`,
+      `optimizer`, `compile_options`).
+    - `objective`: `{"name": "val_delta_m", "baselines": dict | path |
+      "measure", "baselines_path": path, "weights", "scales", "cost",
+      "cost_weight", "cost_reference"}`. `"measure"` trains single-task
+      baselines with the trial budget first (`measure_baselines`), cached
+      in `baselines_path` (default `<directory>/<project>/baselines.json`).
+    - `tuner`: `{"type": "random_search" | "hyperband" |
+      "bayesian_optimization" | "grid_search", "max_trials", "epochs"
+      (Hyperband's `max_epochs`), "batch_size", "seed", "directory",
+      "project_name", "overwrite", "executions_per_trial", "factor",
+      "num_initial_points"}`.
+    - `output`: optional path; the best config is written there as JSON.
+
+    Progress is keras-tuner's own output. Under keras-tuner's distributed
+    mode (`KERASTUNER_TUNER_ID`, `KERASTUNER_ORACLE_IP`,
+    `KERASTUNER_ORACLE_PORT`), the chief serves the oracle and returns the
+    best config when the workers are done; a worker runs trials and
+    returns None.
+
+    Args:
+        config: dict or path of a JSON file.
+        verbose: int. keras-tuner verbosity. Defaults to 1.
+
+    Returns:
+        The best config (see `best_config`), with the search config under
+        `"search"]["config"]`; None on a distributed worker.
+
+    Example:
+
+    >>> best = mtlzoo.tuning.run_search({
+    ...     "backbone": "tiny",
+    ...     "dataset": {"name": "fashion_tasks",
+    ...                 "args": {"path": "sample", "size": 32}},
+    ...     "tasks": ["garment", "ink"],
+    ...     "objective": {"name": "val_delta_m", "baselines": "measure"},
+    ...     "tuner": {"type": "random_search", "max_trials": 3,
+    ...               "epochs": 1, "directory": "/tmp/search"}})
+    """
+    if isinstance(config, (str, os.PathLike)):
+        with open(config, encoding="utf-8") as f:
+            config = json.load(f)
+    if not isinstance(config, dict):
+        raise ValueError(
+            f"A search config must be a dict. Received: config={config!r}"
+        )
+    _check_keys("config", config, ("backbone", "dataset"), _SECTIONS)
+    search = dict(config.get("search") or {})
+    _check_keys("search", search, (), _SEARCH_KEYS)
+    tuner_cfg = dict(config.get("tuner") or {})
+    _check_keys("tuner", tuner_cfg, (), _TUNER_KEYS)
+    kind = tuner_cfg.get("type", "random_search")
+    if kind not in TUNERS:
+        raise ValueError(
+            f"Unknown tuner type; expected one of {sorted(TUNERS)}. "
+            f"Received: type={kind!r}"
+        )
+    epochs = int(tuner_cfg.get("epochs", 1))
+    batch_size = int(tuner_cfg.get("batch_size", 32))
+    directory = tuner_cfg.get("directory", "mtlzoo_search")
+    project = tuner_cfg.get("project_name", "search")
+
+    train, validation, tasks = load_data(config["dataset"], config.get("tasks"))
+    input_shape = config.get("input_shape") or tuple(
+        int(d) for d in train.element_spec[0].shape
+    )
+    train = train.batch(batch_size)
+    validation = validation.batch(batch_size)
+
+    obj_cfg = dict(config.get("objective") or {"name": "val_delta_m"})
+    baselines = obj_cfg.pop("baselines", None)
+    baselines_path = obj_cfg.pop("baselines_path", None)
+    if baselines == "measure":
+        baselines = measure_baselines(
+            config["backbone"],
+            tasks,
+            input_shape,
+            train,
+            validation,
+            epochs=epochs,
+            batch_size=batch_size,
+            learning_rate=(search.get("learning_rates") or [1e-3])[0],
+            optimizer=search.get("optimizer", "adam"),
+            weights=search.get("weights"),
+            path=baselines_path
+            or os.path.join(directory, project, "baselines.json"),
+            data_key=json.dumps(config["dataset"], sort_keys=True),
+        )
+    objective = make_objective(
+        obj_cfg.pop("name", "val_delta_m"),
+        baselines=baselines,
+        tasks=tasks,
+        **obj_cfg,
+    )
+    hypermodel = MultiTaskHyperModel(
+        config["backbone"],
+        tasks,
+        input_shape,
+        objective=objective,
+        **search,
+    )
+    common = {
+        "objective": objective,
+        "seed": tuner_cfg.get("seed", 0),
+        "directory": directory,
+        "project_name": project,
+        "overwrite": tuner_cfg.get("overwrite", True),
+        "executions_per_trial": tuner_cfg.get("executions_per_trial", 1),
+    }
+    fit_kwargs = {"validation_data": validation}
+    tuner_class = TUNERS[kind]
+    if tuner_class is kt.Hyperband:
+        tuner = tuner_class(
+            hypermodel,
+            max_epochs=epochs,
+            factor=tuner_cfg.get("factor", 3),
+            **common,
+        )
+    else:
+        extra = {}
+        if tuner_class is kt.BayesianOptimization:
+            if "num_initial_points" in tuner_cfg:
+                extra["num_initial_points"] = tuner_cfg["num_initial_points"]
+        tuner = tuner_class(
+            hypermodel,
+            max_trials=tuner_cfg.get("max_trials", 10),
+            **common,
+            **extra,
+        )
+        fit_kwargs["epochs"] = epochs
+    tuner.search(train, verbose=verbose, **fit_kwargs)
+    if _is_worker():
+        return None
+    best = best_config(tuner)
+    best["search"]["config"] = config
+    best["training"].setdefault("epochs", epochs)
+    best["training"].setdefault("batch_size", batch_size)
+    best["dataset"] = config["dataset"]
+    if config.get("output"):
+        path = config["output"]
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(best, f, indent=2, sort_keys=True)
+    return best
+
+
+def _is_worker():
+    tuner_id = os.environ.get("KERASTUNER_TUNER_ID", "")
+    return "KERASTUNER_ORACLE_IP" in os.environ and "chief" not in tuner_id
+
+
+def _check_keys(section, values, required, optional):
+    missing = [k for k in required if k not in values]
+    unknown = sorted(set(values) - set(required) - set(optional))
+    if missing or unknown:
+        raise ValueError(
+            f"Search config section `{section}`: missing {missing}, unknown "
+            f"{unknown}; allowed keys are {list(required) + list(optional)}. "
+            f"Received: {section} keys={sorted(values)}"
+        )
