@@ -81,6 +81,8 @@ def trained(tmp_path_factory):
 
 
 def test_train_writes_weights_config_and_logs(trained):
+    import tensorflow as tf
+
     root, result = trained
     out = root / "out"
     assert "shape_accuracy" in result.stdout
@@ -100,6 +102,16 @@ def test_train_writes_weights_config_and_logs(trained):
     assert config["architecture"] == _config()["architecture"]
     for sub in ("train", "validation"):
         assert os.listdir(out / "logs" / sub)
+    tags = set()
+    for path in (out / "logs" / "validation").glob("events.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            tags.update(value.tag for value in event.summary.value)
+    assert {"dense/segmentation/prediction", "dense/depth/label"} <= tags
+    tags = set()
+    for path in (out / "logs" / "train").glob("events.*"):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            tags.update(value.tag for value in event.summary.value)
+    assert {"task_weight/shape", "gradient_cosine/shape__depth"} <= tags
     for png in ("curves.png", "task_weights.png"):
         assert (out / png).stat().st_size > 1000
 

@@ -66,18 +66,6 @@ def test_writes_dense_images(tmp_path):
     np.testing.assert_array_equal(label, expected)
 
 
-def test_in_fit(tmp_path):
-    tasks = TASKS[:2]
-    model = mtlzoo.build("tiny", tasks, input_shape=SHAPE)
-    model.compile(optimizer="adam")
-    x = testing.random_images(SHAPE, 2)
-    y = testing.random_labels(tasks, SHAPE, 2)
-    callback = mtlzoo.callbacks.DensePredictionImages(str(tmp_path), x[:1])
-    model.fit(x, y, epochs=1, verbose=0, callbacks=[callback])
-    images = _images(str(tmp_path))
-    assert [s for s, _ in images["dense/seg/prediction"]] == [1]
-
-
 def test_errors(tmp_path):
     x = testing.random_images(SHAPE, 1)
     with pytest.raises(ValueError, match="every=0"):
