@@ -234,3 +234,26 @@ def test_train_config_loader_without_tasks_argument():
     train, val, test = train_config.load_datasets(config, tasks)
     image, labels = next(iter(test))
     assert sorted(labels) == ["left"] and image.shape == (36, 36, 1)
+
+
+def test_export_keras_file(tmp_path, monkeypatch, capsys):
+    tasks = [
+        mtlzoo.Task("digit", "classification", num_classes=3),
+        mtlzoo.Task("mask", "segmentation", num_classes=2),
+    ]
+    model = mtlzoo.build("tiny", tasks, input_shape=(32, 32, 1))
+    model.save(tmp_path / "m.keras")
+    monkeypatch.chdir(tmp_path)
+    assert cli_commands.main(["export", "m.keras", "--samples", "4"]) == 0
+    out = capsys.readouterr().out
+    assert "savedmodel (float32): m_savedmodel" in out
+    assert "4 random images" in out
+    report = json.loads((tmp_path / "m_savedmodel.report.json").read_text())
+    assert report["tasks"]["mask"]["class_agreement"] == 1.0
+    assert (
+        cli_commands.main(
+            ["export", "m.keras", "--quantize", "int8", "--format", "tflite"]
+        )
+        == 1
+    )
+    assert "int8 needs calibration images" in capsys.readouterr().err
