@@ -275,6 +275,11 @@ RECIPES = {
         "batch_size": 64,
         "learning_rate": 2e-3,
         "weighting": "equal",
+        "variants": [
+            # a weighting method, not a branch tree: a P4 split copies the
+            # P5 stage (+2.2 MB) and pretrained/ must stay under ~40 MB.
+            {"label": "PCGrad", "weighting": "pcgrad"}
+        ],
     },
     "shapes_resnet_small_dense": {
         "description": (
@@ -297,6 +302,12 @@ RECIPES = {
         "batch_size": 32,
         "learning_rate": 2e-3,
         "weighting": "equal",
+        "variants": [
+            {
+                "label": "segmentation branches at P3",
+                "branch_points": {"segmentation": "P3"},
+            }
+        ],
     },
     "fashion_mobilenetv2_multitask": {
         "description": (
@@ -669,6 +680,38 @@ def _loss_name(task):
     }[task.kind]
 
 
+USAGE = """
+## Usage
+
+```python
+import mtlzoo
+
+mtlzoo.zoo.list_models()                 # names, as in the table above
+mtlzoo.zoo.info("multi_mnist_lenet")     # the card as a dict
+model = mtlzoo.zoo.load("fashion_tiny_test")   # hash-checked, compiled
+out = model.predict(images)              # dict: task name -> array
+
+# fine-tune on new tasks: the trunk loads, changed heads start fresh
+# (a warning names them; `model.preset_not_loaded` lists them)
+model = mtlzoo.zoo.load(
+    "fashion_tiny_test",
+    tasks=[mtlzoo.Task("style", "classification", num_classes=5)],
+)
+model.fit(train_ds, epochs=3)
+```
+
+Weights are looked up in the installed package (`mtlzoo/pretrained`), then
+the repository checkout (`pretrained/`), then the Keras cache
+(`~/.keras/mtlzoo`, downloaded when a config has a `url`); a file whose
+sha256 differs from the config is refused.
+
+Command line: `mtlzoo list`, `mtlzoo info NAME`, `mtlzoo demo [--name NAME]`,
+`mtlzoo eval NAME [--data PATH | --sample]` (re-measures a card's metrics;
+`--sample` uses the real Fashion-MNIST / MNIST samples shipped with mtlzoo
+when the full test data is not on the machine).
+"""
+
+
 def write_cards():
     """docs/zoo/<name>.md for every config, and the index table."""
     out = REPO / "docs" / "zoo"
@@ -702,7 +745,7 @@ def write_cards():
             f"| {card['weights_bytes'] / 1e6:.2f} MB "
             f"| {card['training_minutes']['total']:.1f} |"
         )
-    (out / "index.md").write_text("\n".join(rows) + "\n")
+    (out / "index.md").write_text("\n".join(rows) + "\n" + USAGE)
 
 
 def main(argv=None):
