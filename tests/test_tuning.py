@@ -443,6 +443,26 @@ def _search_config(directory, output=None):
     return config
 
 
+def test_run_search_measures_and_keeps_baselines(tmp_path, monkeypatch):
+    config = _search_config(tmp_path, output=tmp_path / "best.json")
+    config["tasks"] = ["ink"]  # one baseline to train keeps this fast
+    config["objective"] = {"name": "val_delta_m", "baselines": "measure"}
+    config["tuner"]["max_trials"] = 1
+    best = tuning.run_search(config, verbose=0)
+    cache = tmp_path / "search_baselines.json"
+    assert list(tuning.load_baselines(str(cache))) == ["ink_mae"]
+    assert best["search"]["objective"] == "val_delta_m"
+    assert json.loads((tmp_path / "best.json").read_text()) == best
+    # A second search (overwriting the project) reads the cached baselines.
+    from mtlzoo.tuning import baselines as baselines_module
+
+    def fail(*args, **kwargs):
+        raise AssertionError("baselines trained again")
+
+    monkeypatch.setattr(baselines_module, "_train_one", fail)
+    assert tuning.run_search(config, verbose=0) is not None
+
+
 def _free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))

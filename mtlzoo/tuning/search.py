@@ -123,7 +123,8 @@ def run_search(config, verbose=1):
       "measure", "baselines_path": path, "weights", "scales", "cost",
       "cost_weight", "cost_reference"}`. `"measure"` trains single-task
       baselines with the trial budget first (`measure_baselines`), cached
-      in `baselines_path` (default `<directory>/<project>/baselines.json`).
+      in `baselines_path` (default `<directory>/<project>_baselines.json`,
+      outside the project folder that `overwrite` clears).
     - `tuner`: `{"type": "random_search" | "hyperband" |
       "bayesian_optimization" | "grid_search", "max_trials", "epochs"
       (Hyperband's `max_epochs`), "batch_size", "seed", "directory",
@@ -202,7 +203,7 @@ def run_search(config, verbose=1):
             optimizer=search.get("optimizer", "adam"),
             weights=search.get("weights"),
             path=baselines_path
-            or os.path.join(directory, project, "baselines.json"),
+            or os.path.join(directory, f"{project}_baselines.json"),
             data_key=json.dumps(config["dataset"], sort_keys=True),
         )
     objective = make_objective(
