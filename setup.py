@@ -36,6 +36,8 @@ setup(
         f"{TENSORFLOW}>=2.19,<2.22",
         "keras>=3.10,<3.16",
         "keras-tuner>=1.4.7,<1.5",
+        # keras-tuner's BayesianOptimization needs it.
+        "scikit-learn>=1.3",
         "tensorflow-datasets>=4.9.7,<4.10",
         # tfds 4.9.10 imports it without declaring it.
         "importlib_resources>=6",

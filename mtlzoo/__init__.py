@@ -11,10 +11,24 @@ from mtlzoo import datasets  # noqa: E402
 from mtlzoo import heads  # noqa: E402
 from mtlzoo import metrics  # noqa: E402
 from mtlzoo import weighting  # noqa: E402
+from mtlzoo import zoo  # noqa: E402
 from mtlzoo.model import MultiTaskModel  # noqa: E402
 from mtlzoo.tasks import Task  # noqa: E402
+from mtlzoo.zoo import list_models  # noqa: E402
+from mtlzoo.zoo import load  # noqa: E402
 
 __version__ = "0.1.0"
+
+# Imported on first use: they pull in keras-tuner / matplotlib.
+_LAZY = ("export", "plots", "tuning")
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        import importlib
+
+        return importlib.import_module(f"mtlzoo.{name}")
+    raise AttributeError(f"module 'mtlzoo' has no attribute {name!r}")
 
 
 def build(
@@ -77,7 +91,13 @@ __all__ = [
     "Task",
     "backbones",
     "build",
+    "export",
     "heads",
+    "list_models",
+    "load",
     "metrics",
+    "plots",
+    "tuning",
     "weighting",
+    "zoo",
 ]

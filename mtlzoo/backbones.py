@@ -567,6 +567,12 @@ get("mobilenet_v2").fallback_weights = (
 )
 
 
+# Keras' default 0.99 lets the moving statistics lag far behind the weights
+# over the few hundred steps a small model trains here (train accuracy 0.86
+# vs 0.21 in inference mode after 94 steps); 0.9 follows them.
+BN_MOMENTUM = 0.9
+
+
 def _conv_bn_relu(x, filters, kernel_size, strides, prefix):
     x = layers.Conv2D(
         filters,
@@ -576,7 +582,7 @@ def _conv_bn_relu(x, filters, kernel_size, strides, prefix):
         use_bias=False,
         name=f"{prefix}_conv",
     )(x)
-    x = layers.BatchNormalization(name=f"{prefix}_bn")(x)
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{prefix}_bn")(x)
     return layers.ReLU(name=f"{prefix}_relu")(x)
 
 
@@ -610,14 +616,16 @@ def _residual_block(x, filters, strides, prefix):
             use_bias=False,
             name=f"{prefix}_shortcut_conv",
         )(x)
-        shortcut = layers.BatchNormalization(name=f"{prefix}_shortcut_bn")(
-            shortcut
-        )
+        shortcut = layers.BatchNormalization(
+            momentum=BN_MOMENTUM, name=f"{prefix}_shortcut_bn"
+        )(shortcut)
     x = _conv_bn_relu(x, filters, 3, strides, f"{prefix}_1")
     x = layers.Conv2D(
         filters, 3, padding="same", use_bias=False, name=f"{prefix}_2_conv"
     )(x)
-    x = layers.BatchNormalization(name=f"{prefix}_2_bn")(x)
+    x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{prefix}_2_bn")(
+        x
+    )
     x = layers.Add(name=f"{prefix}_add")([shortcut, x])
     return layers.ReLU(name=f"{prefix}_out")(x)
 

@@ -46,7 +46,9 @@ class DenseHead:
                 use_bias=False,
                 name=f"{name}_head_{tag}_conv_{i}",
             )(x)
-            x = layers.BatchNormalization(name=f"{name}_head_{tag}_bn_{i}")(x)
+            x = layers.BatchNormalization(
+                momentum=0.9, name=f"{name}_head_{tag}_bn_{i}"
+            )(x)
             x = layers.ReLU(name=f"{name}_head_{tag}_relu_{i}")(x)
         return x
 
