@@ -198,26 +198,21 @@ def task_weights(history, path, figsize=(8, 4), dpi=100):
     return _save(fig, path, dpi)
 
 
-def affinity_heatmap(
-    matrix, names, path, title="Inter-task affinity", figsize=None, dpi=100
-):
-    """Heatmap of an inter-task affinity matrix, every cell annotated.
+def affinity_heatmap(matrix, names, path, title="Inter-task affinity"):
+    """Heatmap of an inter-task affinity matrix (`mtlzoo.tuning`'s plot).
 
     Rows are the task whose (lookahead) step is taken, columns the task
     whose loss changes; the colour scale is symmetric around 0 (red: the
-    row task helps the column task, blue: it hurts). `mtlzoo.tuning`'s
-    affinity plot can be this function.
+    row task helps the column task, blue: it hurts) and every cell is
+    annotated. This is `mtlzoo.tuning.plot_affinity`.
 
     Args:
         matrix: `(T, T)` array; `matrix[i, j]` is the effect of a step on
             task `i` on the loss of task `j` (e.g. from
-            `mtlzoo.tuning.task_affinity`). NaN cells are shown as "nan".
+            `mtlzoo.tuning.task_affinity`).
         names: list of str. Task names, `T` of them.
         path: str. Output PNG file.
         title: str. Figure title. Defaults to `"Inter-task affinity"`.
-        figsize: `(width, height)` in inches. Defaults to
-            `(0.7 * T + 2.7, 0.7 * T + 1.2)`.
-        dpi: int. Pixels per inch. Defaults to 100.
 
     Returns:
         str, the path written.
@@ -228,46 +223,10 @@ def affinity_heatmap(
     ...     [[0.0, 0.1], [-0.2, 0.0]], ["a", "b"], "affinity.png")
     'affinity.png'
     """
-    try:
-        a = np.asarray(matrix, dtype=float)
-    except (TypeError, ValueError):
-        raise ValueError(
-            "`matrix` must be a numeric (T, T) array. "
-            f"Received: matrix={matrix!r}"
-        ) from None
-    names = [str(n) for n in names]
-    if a.ndim != 2 or a.shape != (len(names), len(names)) or not names:
-        raise ValueError(
-            f"`matrix` must be (T, T) with T = len(names) = {len(names)}. "
-            f"Received: matrix.shape={a.shape}"
-        )
-    finite = np.isfinite(a)
-    limit = float(np.abs(a[finite]).max()) if finite.any() else 1.0
-    limit = limit or 1.0
-    size = 0.7 * len(names)
-    fig, axes = _figure(path, figsize or (size + 2.7, size + 1.2), dpi, 1, 1)
-    ax = axes[0][0]
-    image = ax.imshow(a, cmap="RdBu_r", vmin=-limit, vmax=limit)
-    ax.set_xticks(range(len(names)), names, rotation=45, ha="right")
-    ax.set_yticks(range(len(names)), names)
-    ax.set_xlabel("loss of task j")
-    ax.set_ylabel("step on task i")
-    ax.set_title(title)
-    for i in range(len(names)):
-        for j in range(len(names)):
-            value = a[i, j]
-            dark = finite[i, j] and abs(value) > 0.6 * limit
-            ax.text(
-                j,
-                i,
-                f"{value:.2g}" if finite[i, j] else "nan",
-                ha="center",
-                va="center",
-                fontsize=8,
-                color="white" if dark else "black",
-            )
-    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
-    return _save(fig, path, dpi)
+    from mtlzoo.tuning.plot_affinity import plot_affinity
+
+    _check_path(path)
+    return plot_affinity(matrix, names, os.fspath(path), title=title)
 
 
 def delta_m_chart(mtl, stl, higher_is_better, path, figsize=None, dpi=100):

@@ -257,3 +257,12 @@ def test_export_keras_file(tmp_path, monkeypatch, capsys):
         == 1
     )
     assert "int8 needs calibration images" in capsys.readouterr().err
+
+
+def test_search_calls_run_search(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "search.json").write_text('{"backbone": "tiny"}')
+    assert cli_commands.main(["search", "search.json"]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert err.startswith("mtlzoo search: error: ") and "dataset" in err

@@ -60,9 +60,10 @@ def test_delta_m_chart(tmp_path):
 
 def test_affinity_heatmap(tmp_path):
     path = plots.affinity_heatmap(
-        [[0.0, 0.1], [-0.2, 0.0]], ["a", "b"], str(tmp_path / "aff.png")
+        [[0.0, 0.1], [-0.2, np.nan]], ["a", "b"], str(tmp_path / "aff.png")
     )
-    assert _png_size(path)[0] > 100
+    width, height = _png_size(path)
+    assert width > 100 and height > 100
 
 
 @pytest.mark.parametrize(
