@@ -23,8 +23,9 @@ and a `training` block:
 }
 ```
 
-`dataset.loader` is a function of `mtlzoo.datasets`; `args` go to every
-split, `train` / `validation` / `test` to one (`validation` defaults to
+`dataset.loader` (or `name`, as in `mtlzoo search` configs, whose best
+config trains as it is) is a function of `mtlzoo.datasets`; `args` go to
+every split, `train` / `validation` / `test` to one (`validation` defaults to
 the test split). The loader is asked for the architecture's tasks. A zoo
 config (top-level `dataset` with `loader`, `train`, `test`, `paths`,
 `sample`) works too: its recorded paths are used when they exist here,
@@ -53,6 +54,7 @@ TRAINING_KEYS = (
     "epochs",
     "batch_size",
     "optimizer",
+    "learning_rate",
     "weighting",
     "weighting_options",
     "loss_weights",
@@ -117,6 +119,10 @@ def train(config, output_dir, name=None, epochs=None, verbose=2):
     optimizer = training.get("optimizer", "adam")
     if isinstance(optimizer, dict):
         optimizer = keras.optimizers.deserialize(copy.deepcopy(optimizer))
+    else:
+        optimizer = keras.optimizers.get(optimizer)
+    if training.get("learning_rate") is not None:
+        optimizer.learning_rate = float(training["learning_rate"])
     from mtlzoo import weighting as weighting_lib
 
     method = weighting_lib.get(
@@ -190,7 +196,9 @@ def train(config, output_dir, name=None, epochs=None, verbose=2):
     }
 
 
+# Informational keys of zoo configs and `mtlzoo search` results.
 _ZOO_TRAINING = {
+    "hyperparameters",
     "command",
     "losses",
     "train_samples",
@@ -204,6 +212,8 @@ def dataset_block(config):
     """`(loader name, args per split)` of a config's dataset."""
     training = config.get("training") or {}
     block = training.get("dataset") or config.get("dataset")
+    if isinstance(block, dict) and "loader" not in block and "name" in block:
+        block = dict(block, loader=block["name"])  # `mtlzoo search` output
     if not isinstance(block, dict) or "loader" not in block:
         raise ValueError(
             "The config needs `training.dataset` (or a zoo `dataset` block) "

@@ -266,3 +266,12 @@ def test_search_calls_run_search(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert len(err.strip().splitlines()) == 1, err
     assert err.startswith("mtlzoo search: error: ") and "dataset" in err
+
+
+def test_search_output_is_a_training_config():
+    from mtlzoo import train_config
+
+    best = {"dataset": {"name": "shapes", "args": {"size": 32}}}
+    loader, splits = train_config.dataset_block(best)
+    assert loader == "shapes"
+    assert splits["validation"] == {"size": 32, "split": "test"}
