@@ -126,11 +126,15 @@ def test_load_pretrained(name):
         assert np.all(np.isfinite(out[task.name]))
 
 
-def test_pretrained_sum_is_small():
+def test_pretrained_directory_is_small():
+    # every preset plus the converted MobileNetV2: under 40 MiB in the wheel
     total = sum(
         zoo.get_config(n)["weights"]["size_bytes"] for n in zoo.list_models()
     )
-    assert total < 40_000_000
+    backbone = REPO / "pretrained" / "mobilenet_v2_imagenet_no_top.weights.h5"
+    if backbone.is_file():
+        total += backbone.stat().st_size
+    assert total < 40 * 2**20
 
 
 def test_model_cards_in_docs_are_current():
