@@ -18,9 +18,25 @@ Regularisers (e.g. soft-sharing couplings) are added with a layer's
 `add_loss`; the model adds them to the loss and logs `regularization_loss`.
 """
 
+from mtlzoo.architectures import cross_stitch
 from mtlzoo.architectures import hard_sharing
+from mtlzoo.architectures import mmoe
+from mtlzoo.architectures import mtan
+from mtlzoo.architectures import pad_net
+from mtlzoo.architectures import soft_sharing
+from mtlzoo.architectures import task_norm
 
-_REGISTRY = {"hard_sharing": hard_sharing.build}
+_REGISTRY = {
+    "hard_sharing": hard_sharing.build,
+    "soft_sharing": soft_sharing.build,
+    "cross_stitch": cross_stitch.build,
+    "mtan": mtan.build,
+    "mmoe": mmoe.build_mmoe,
+    "cgc": mmoe.build_cgc,
+    "ple": mmoe.build_ple,
+    "pad_net": pad_net.build,
+    "task_specific_norm": task_norm.build,
+}
 
 
 def list_architectures():
