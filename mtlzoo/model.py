@@ -86,7 +86,7 @@ class MultiTaskModel(TrainingMixin, keras.Model):
         options = dict(architecture_options)
         if architecture == "hard_sharing":
             options["branch_points"] = branch_points
-        elif branch_points is not None:
+        elif branch_points:
             raise ValueError(
                 "`branch_points` apply to architecture='hard_sharing' only. "
                 f"Received: architecture={architecture!r}, "

@@ -44,8 +44,10 @@ class TrainingMixin:
             for name in self.task_names
         }
         own = {id(v) for n in self.head_optimizers for v in heads[n]}
-        trunk = keras.Model(self.inputs, self._shared_tensors)
-        trunk_ids = {id(v) for v in trunk.trainable_variables}
+        trunk_ids = set()
+        if self._shared_tensors:
+            trunk = keras.Model(self.inputs, self._shared_tensors)
+            trunk_ids = {id(v) for v in trunk.trainable_variables}
         parts = {
             "_variables": order,
             "_head_variables": heads,
@@ -150,7 +152,8 @@ class TrainingMixin:
             losses, _ = self._checked(losses)
             weights = self._current_weights()
             weighted = weights * present * losses
-            total = ops.sum(weighted) + self._regularization()
+            reg = self._regularization()
+            total = ops.sum(weighted) + reg
             per_task = [weighted[i] for i in range(len(self.tasks))]
             scaled = loss_module.scale_loss_for_distribution(total)
         scale = loss_module.scale_loss_for_distribution(ops.ones(()))
@@ -182,7 +185,7 @@ class TrainingMixin:
             # Regularisers on shared parameters (e.g. soft-sharing
             # couplings) add to the method's direction.
             reg = tape.gradient(
-                self._regularization(),
+                reg,
                 shared_vars,
                 unconnected_gradients="zero",
             )
@@ -281,12 +284,23 @@ class TrainingMixin:
         return direction[start : start + local]
 
     def _forward_with_shared(self, x, training=True):
+        """Forward pass cut at the shared features.
+
+        The task part takes the shared tensors as its inputs, so a task's
+        gradient with respect to a shallow shared tensor (a dense skip)
+        does not also count the path through deeper shared stages.
+        """
         if self._with_shared is None:
-            model = keras.Model(
-                self.inputs, [self.outputs_dict(), self._shared_tensors]
-            )
-            object.__setattr__(self, "_with_shared", model)
-        return self._with_shared(x, training=training)
+            shared = list(self._shared_tensors)
+            trunk = keras.Model(self.inputs, shared)
+            rest = keras.Model(shared, self.outputs_dict())
+            object.__setattr__(self, "_with_shared", (trunk, rest))
+        trunk, rest = self._with_shared
+        shared = trunk(x, training=training)
+        if not isinstance(shared, (list, tuple)):
+            shared = [shared]
+        shared = [tf.identity(t) for t in shared]
+        return rest(shared, training=training), shared
 
     def _apply(self, grads, variables):
         if not self.head_optimizers:

@@ -12,7 +12,6 @@ from mtlzoo.architectures import cross_stitch
 from mtlzoo.architectures import mmoe
 from mtlzoo.architectures import pad_net
 from mtlzoo.architectures import soft_sharing
-from mtlzoo.model import MultiTaskModel
 
 SHAPE = (32, 32, 1)
 ARCHITECTURES = architectures.list_architectures()
@@ -26,26 +25,6 @@ TEST_OPTIONS = {
     "soft_sharing": {"coupling": 1e-2},
 }
 PARAMETER_GRADIENT_CASES = ("soft_sharing", "task_specific_norm")
-EMPTY_BRANCH_POINTS_BUG = (
-    "model.py: from_config of a non-hard-sharing model fails, get_config "
-    "stores branch_points=[] and __init__ rejects anything but None"
-)
-
-
-@pytest.fixture(autouse=True)
-def _empty_branch_points_fix(monkeypatch):
-    """Test-only stand-in for the model.py fix (EMPTY_BRANCH_POINTS_BUG)."""
-    original = MultiTaskModel.from_config.__func__
-
-    def from_config(cls, config):
-        config = dict(config)
-        if config.get("architecture") != "hard_sharing" and (
-            config.get("branch_points") == []
-        ):
-            config["branch_points"] = None
-        return original(cls, config)
-
-    monkeypatch.setattr(MultiTaskModel, "from_config", classmethod(from_config))
 
 
 def make_tasks(kinds=("classification", "regression", "segmentation")):
@@ -122,13 +101,6 @@ def _gradient_cases():
     cases += [(n, False) for n in PARAMETER_GRADIENT_CASES]
     for name, rep in cases:
         marks = []
-        if name == "mtan" and rep:
-            marks = pytest.mark.xfail(
-                strict=True,
-                reason="training.py: representation gradients count "
-                "nested shared tensors (every level feeds the attention) "
-                "twice",
-            )
         mode = "representation" if rep else "parameters"
         yield pytest.param(name, rep, marks=marks, id=f"{name}-{mode}")
 

@@ -216,7 +216,9 @@ def test_gradient_hook_sum_matches_equal_weighting():
     class Summed(mtlzoo.weighting.Weighting):
         requires_gradients = True
 
-    tasks = small_tasks(("classification", "regression"))
+    # A dense task takes skips from shallow shared levels: the
+    # representation path must not count them twice.
+    tasks = small_tasks(("classification", "regression", "segmentation"))
     x = testing.random_images(SHAPE, 4)
     y = testing.random_labels(tasks, SHAPE, 4)
     results = []
@@ -298,6 +300,7 @@ def test_errors_name_the_culprit():
         [mtlzoo.Task("a", "classification", num_classes=2, head={"unitz": 3})],
     )
     expect_error("num_classes", mtlzoo.Task, "a", "classification")
+    expect_error("wobble", tiny_model, tasks, wobble=3)
 
 
 def test_branch_point_deeper_than_backbone():
@@ -367,3 +370,14 @@ def test_gradient_methods_train_and_reload(name):
     loaded = testing.run_saving_test(model)
     assert type(loaded.weighting) is type(model.weighting)
     assert loaded.weighting.get_config() == model.weighting.get_config()
+
+
+def test_call_without_training_flag_is_inference():
+    """No layer may default the call to training mode (BatchNorm stats)."""
+    tasks = small_tasks(("segmentation", "depth", "classification"))
+    model = tiny_model(tasks, branch_points={"mask": "P3"})
+    x = testing.random_images(SHAPE, 4)
+    plain = model(x)
+    inference = model(x, training=False)
+    for name in plain:
+        np.testing.assert_array_equal(plain[name], inference[name])

@@ -4,6 +4,8 @@ import math
 
 from keras import layers
 
+from mtlzoo.heads.base import Resize
+
 
 def check_unknown(architecture, unknown, allowed):
     """Raise on options an architecture does not take."""
@@ -139,4 +141,4 @@ def resize_to(x, shape, name):
     factor = max(1, round(h / th))
     if th < h and math.ceil(h / factor) == th and math.ceil(w / factor) == tw:
         return layers.MaxPooling2D(factor, padding="same", name=name)(x)
-    return layers.Resizing(th, tw, interpolation="bilinear", name=name)(x)
+    return Resize(th, tw, interpolation="bilinear", name=name)(x)

@@ -122,7 +122,9 @@ def owner(members, level, tree, levels):
     return best
 
 
-def build(image, stages, tasks, input_shape, heads, branch_points=None):
+def build(
+    image, stages, tasks, input_shape, heads, branch_points=None, **unknown
+):
     """Build the branch tree on the preprocessed `image`.
 
     Returns:
@@ -131,6 +133,12 @@ def build(image, stages, tasks, input_shape, heads, branch_points=None):
     """
     from mtlzoo.heads import build_head
 
+    if unknown:
+        raise ValueError(
+            f"Unknown option(s) {sorted(unknown)} for architecture "
+            "'hard_sharing'; it takes `branch_points`. "
+            f"Received: options={unknown!r}"
+        )
     levels = stages.levels
     tree = normalize_branch_points(branch_points, tasks, levels)
     cache = {((), "P0"): image}

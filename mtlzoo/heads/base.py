@@ -1,6 +1,8 @@
 """Shared pieces of head blocks."""
 
+import keras
 from keras import layers
+from keras import ops
 
 
 def as_units(name, task, units):
@@ -43,3 +45,44 @@ def mlp(x, task, units, dropout, pooling="avg"):
         if dropout:
             x = layers.Dropout(dropout, name=f"{task}_head_dropout_{i}")(x)
     return x
+
+
+@keras.saving.register_keras_serializable(package="mtlzoo")
+class Resize(layers.Layer):
+    """Resize feature maps to a fixed `(height, width)`.
+
+    Unlike `keras.layers.Resizing`, whose `call` defaults to
+    `training=True` and so would switch the BatchNormalization layers after
+    it to batch statistics when a model is called without `training=`, it
+    takes no `training` argument.
+
+    Args:
+        height: int. Output height.
+        width: int. Output width.
+        interpolation: str. Defaults to `"bilinear"`.
+    """
+
+    def __init__(self, height, width, interpolation="bilinear", **kwargs):
+        super().__init__(**kwargs)
+        self.height = int(height)
+        self.width = int(width)
+        self.interpolation = interpolation
+
+    def call(self, inputs):
+        return ops.image.resize(
+            inputs, (self.height, self.width), interpolation=self.interpolation
+        )
+
+    def compute_output_shape(self, input_shape):
+        return (input_shape[0], self.height, self.width, input_shape[-1])
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "height": self.height,
+                "width": self.width,
+                "interpolation": self.interpolation,
+            }
+        )
+        return config

@@ -2,6 +2,7 @@
 
 from keras import layers
 
+from mtlzoo.heads.base import Resize
 from mtlzoo.heads.base import as_units
 
 
@@ -72,14 +73,14 @@ class DenseHead:
         for level in sorted(skips, reverse=True):
             skip = features[level]
             h, w = skip.shape[1], skip.shape[2]
-            x = layers.Resizing(
+            x = Resize(
                 h, w, interpolation="bilinear", name=f"{name}_head_{level}_up"
             )(x)
             x = layers.Concatenate(name=f"{name}_head_{level}_concat")(
                 [x, skip]
             )
             x = self._block(x, level)
-        x = layers.Resizing(
+        x = Resize(
             input_shape[0],
             input_shape[1],
             interpolation="bilinear",
