@@ -592,6 +592,7 @@ def train(name, reuse_baselines=False):
         "weights": {"file": file, "sha256": weights_lib.sha256(weights_path)},
         "training": training,
     }
+    params = int(shipped.count_params())  # before compile adds method state
     shipped.compile(**compile_arguments(provisional))
     measured = evaluation.measure(shipped, test_ds)
     dm, dm_all = _delta(measured, stl, primary)
@@ -627,7 +628,7 @@ def train(name, reuse_baselines=False):
             "file": file,
             "sha256": weights_lib.sha256(weights_path),
             "size_bytes": weights_path.stat().st_size,
-            "params": int(shipped.count_params()),
+            "params": params,
         },
         "metrics": {
             "split": "test",
