@@ -54,7 +54,6 @@ from mtlzoo.datasets.fashion_tasks import GARMENT_NAMES  # noqa: E402
 from mtlzoo.datasets.fashion_tasks import GROUP_NAMES  # noqa: E402
 from mtlzoo.datasets.shapes import SHAPE_NAMES  # noqa: E402
 from mtlzoo.model import MultiTaskModel  # noqa: E402
-from mtlzoo.zoo import card as card_lib  # noqa: E402
 from mtlzoo.zoo import evaluation  # noqa: E402
 from mtlzoo.zoo import schema  # noqa: E402
 from mtlzoo.zoo import weights as weights_lib  # noqa: E402
@@ -688,72 +687,19 @@ def _loss_name(task):
     }[task.kind]
 
 
-USAGE = """
-## Usage
-
-```python
-import mtlzoo
-
-mtlzoo.zoo.list_models()                 # names, as in the table above
-mtlzoo.zoo.info("multi_mnist_lenet")     # the card as a dict
-model = mtlzoo.zoo.load("fashion_tiny_test")   # hash-checked, compiled
-out = model.predict(images)              # dict: task name -> array
-
-# fine-tune on new tasks: the trunk loads, changed heads start fresh
-# (a warning names them; `model.preset_not_loaded` lists them)
-model = mtlzoo.zoo.load(
-    "fashion_tiny_test",
-    tasks=[mtlzoo.Task("style", "classification", num_classes=5)],
-)
-model.fit(train_ds, epochs=3)
-```
-
-Weights are looked up in the installed package (`mtlzoo/pretrained`), then
-the repository checkout (`pretrained/`), then the Keras cache
-(`~/.keras/mtlzoo`, downloaded when a config has a `url`); a file whose
-sha256 differs from the config is refused.
-
-Command line: `mtlzoo list`, `mtlzoo info NAME`, `mtlzoo demo [--name NAME]`,
-`mtlzoo eval NAME [--data PATH | --sample]` (re-measures a card's metrics;
-`--sample` uses the real Fashion-MNIST / MNIST samples shipped with mtlzoo
-when the full test data is not on the machine).
-"""
-
-
 def write_cards():
-    """docs/zoo/<name>.md for every config, and the index table."""
-    out = REPO / "docs" / "zoo"
-    out.mkdir(parents=True, exist_ok=True)
-    rows = [
-        "# Model zoo",
-        "",
-        "Every preset was trained on a shared 2-core CPU by "
-        "`python tools/train_preset.py NAME`; its single-task baselines "
-        "were trained by the same code with the same budget. delta_m: "
-        "one primary metric per task, percent, higher is better "
-        "(Maninis et al. 2019).",
-        "",
-        "| preset | tasks: multi-task / single-task (primary metric) "
-        "| delta_m | params | weights | train min |",
-        "|---|---|---|---|---|---|",
-    ]
-    for path in sorted((REPO / "zoo_configs").glob("*.json")):
-        config = json.loads(path.read_text())
-        card = card_lib.card_from_config(config)
-        (out / f"{card['name']}.md").write_text(card_lib.render_markdown(card))
-        per_task = "; ".join(
-            f"{t['name']} {t['multi_task'][t['primary_metric']]:.3f} / "
-            f"{t['single_task'][t['primary_metric']]:.3f} "
-            f"({t['primary_metric'][len(t['name']) + 1 :]})"
-            for t in card["tasks"]
-        )
-        rows.append(
-            f"| [`{card['name']}`]({card['name']}.md) | {per_task} "
-            f"| {card['delta_m']:+.2f} % | {card['params']:,} "
-            f"| {card['weights_bytes'] / 1e6:.2f} MB "
-            f"| {card['training_minutes']['total']:.1f} |"
-        )
-    (out / "index.md").write_text("\n".join(rows) + "\n" + USAGE)
+    """docs/zoo/<name>.md for every config, and the index table.
+
+    The pages come from `tools/gen_zoo_table.py` (also run by `mkdocs
+    build`), so the table has one generator.
+    """
+    sys.path.insert(0, str(REPO / "tools"))
+    import gen_zoo_table
+
+    for rel, text in gen_zoo_table.zoo_pages(REPO / "zoo_configs").items():
+        path = REPO / "docs" / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
 
 
 def main(argv=None):
