@@ -21,6 +21,30 @@ def as_units(name, task, units):
     return list(units)
 
 
+class VectorHead:
+    """Base of heads that pool the deepest features and run an MLP.
+
+    Args:
+        task: mtlzoo.Task. The task the head predicts.
+        units: int or list of int. Hidden layer sizes. Defaults to [128].
+        dropout: float. Dropout after each hidden layer. Defaults to 0.
+        pooling: str. "avg", "max" or "flatten". Defaults to "avg".
+    """
+
+    options = ("units", "dropout", "pooling")
+
+    def __init__(self, task, units=(128,), dropout=0.0, pooling="avg"):
+        self.task = task
+        self.units = as_units("units", task.name, units)
+        self.dropout = float(dropout)
+        self.pooling = pooling
+
+    def hidden(self, features):
+        """The MLP output on the deepest level of `features`."""
+        x = features[max(features)]
+        return mlp(x, self.task.name, self.units, self.dropout, self.pooling)
+
+
 def mlp(x, task, units, dropout, pooling="avg"):
     """Pool a feature map (if spatial) and run hidden dense layers."""
     if len(x.shape) == 4:

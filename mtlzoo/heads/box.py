@@ -2,11 +2,10 @@
 
 from keras import layers
 
-from mtlzoo.heads.base import as_units
-from mtlzoo.heads.base import mlp
+from mtlzoo.heads.base import VectorHead
 
 
-class BoxHead:
+class BoxHead(VectorHead):
     """One box `[y1, x1, y2, x2]` (sigmoid, 0..1) and class probabilities.
 
     The output is the concatenation `(batch, 4 + num_classes)`, so a box
@@ -20,18 +19,12 @@ class BoxHead:
             since a box needs where things are.
     """
 
-    options = ("units", "dropout", "pooling")
-
     def __init__(self, task, units=(128,), dropout=0.0, pooling="flatten"):
-        self.task = task
-        self.units = as_units("units", task.name, units)
-        self.dropout = float(dropout)
-        self.pooling = pooling
+        super().__init__(task, units, dropout, pooling)
 
     def __call__(self, features, input_shape):
         name = self.task.name
-        x = features[max(features)]
-        x = mlp(x, name, self.units, self.dropout, self.pooling)
+        x = self.hidden(features)
         box = layers.Dense(4, activation="sigmoid", name=f"{name}_box")(x)
         cls = layers.Dense(
             self.task.num_classes, activation="softmax", name=f"{name}_class"

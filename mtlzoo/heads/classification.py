@@ -2,11 +2,10 @@
 
 from keras import layers
 
-from mtlzoo.heads.base import as_units
-from mtlzoo.heads.base import mlp
+from mtlzoo.heads.base import VectorHead
 
 
-class ClassificationHead:
+class ClassificationHead(VectorHead):
     """Pool the deepest feature map, hidden dense layers, class scores.
 
     Outputs probabilities: softmax for `classification`, independent
@@ -19,17 +18,8 @@ class ClassificationHead:
         pooling: str. "avg", "max" or "flatten". Defaults to "avg".
     """
 
-    options = ("units", "dropout", "pooling")
-
-    def __init__(self, task, units=(128,), dropout=0.0, pooling="avg"):
-        self.task = task
-        self.units = as_units("units", task.name, units)
-        self.dropout = float(dropout)
-        self.pooling = pooling
-
     def __call__(self, features, input_shape):
-        x = features[max(features)]
-        x = mlp(x, self.task.name, self.units, self.dropout, self.pooling)
+        x = self.hidden(features)
         activation = "sigmoid" if self.task.kind == "multilabel" else "softmax"
         return layers.Dense(
             self.task.num_classes,

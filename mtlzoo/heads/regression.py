@@ -2,11 +2,10 @@
 
 from keras import layers
 
-from mtlzoo.heads.base import as_units
-from mtlzoo.heads.base import mlp
+from mtlzoo.heads.base import VectorHead
 
 
-class RegressionHead:
+class RegressionHead(VectorHead):
     """Pool the deepest feature map, hidden dense layers, linear outputs.
 
     Args:
@@ -16,17 +15,8 @@ class RegressionHead:
         pooling: str. "avg", "max" or "flatten". Defaults to "avg".
     """
 
-    options = ("units", "dropout", "pooling")
-
-    def __init__(self, task, units=(128,), dropout=0.0, pooling="avg"):
-        self.task = task
-        self.units = as_units("units", task.name, units)
-        self.dropout = float(dropout)
-        self.pooling = pooling
-
     def __call__(self, features, input_shape):
-        x = features[max(features)]
-        x = mlp(x, self.task.name, self.units, self.dropout, self.pooling)
+        x = self.hidden(features)
         return layers.Dense(
             self.task.units, name=self.task.name, dtype="float32"
         )(x)
