@@ -43,15 +43,31 @@ class TrainingMixin:
             name: [v for v in order if used_by(v) == {name}]
             for name in self.task_names
         }
-        own = {id(v) for n in self.head_optimizers for v in heads[n]}
+        by_head_opt = {id(v) for n in self.head_optimizers for v in heads[n]}
         trunk_ids = set()
         if self._shared_tensors:
             trunk = keras.Model(self.inputs, self._shared_tensors)
             trunk_ids = {id(v) for v in trunk.trainable_variables}
+        # Per task, the variables it uses outside the shared parameters
+        # (parameter mode) or outside the trunk (representation mode): their
+        # gradients come out of the same backward pass as the task's row.
+        own = {
+            rep: [
+                [
+                    v
+                    for v in order
+                    if name in used_by(v)
+                    and (id(v) not in trunk_ids if rep else used_by(v) != every)
+                ]
+                for name in self.task_names
+            ]
+            for rep in (False, True)
+        }
         parts = {
+            "_task_own_variables": own,
             "_variables": order,
             "_head_variables": heads,
-            "_main_variables": [v for v in order if id(v) not in own],
+            "_main_variables": [v for v in order if id(v) not in by_head_opt],
             "_all_shared": [v for v in order if used_by(v) == every],
             "_trunk_variables": [v for v in order if id(v) in trunk_ids],
         }
@@ -159,10 +175,23 @@ class TrainingMixin:
         scale = loss_module.scale_loss_for_distribution(ops.ones(()))
         shared_vars = self._trunk_variables if rep else self._all_shared
         targets = shared if rep else shared_vars
+        # One backward pass per task gives both its row of the task-gradient
+        # matrix and the gradients of the variables only it (or its branch
+        # group) uses; those are summed over tasks, which is the gradient of
+        # the weighted total with respect to them.
+        n_targets = len(targets)
+        rest_grads = {}
         rows = []
-        for t in per_task:
-            g = tape.gradient(t, targets, unconnected_gradients="zero")
-            rows.append(ops.concatenate([ops.reshape(a, (-1,)) for a in g]))
+        for t, own in zip(per_task, self._task_own_variables[rep]):
+            g = tape.gradient(t, targets + own, unconnected_gradients="zero")
+            rows.append(
+                ops.concatenate([ops.reshape(a, (-1,)) for a in g[:n_targets]])
+            )
+            for v, gv in zip(own, g[n_targets:]):
+                key = id(v)
+                rest_grads[key] = (
+                    gv if key not in rest_grads else rest_grads[key] + gv
+                )
         matrix = ops.stack(rows) * scale
         _, matrix = self._checked(losses, matrix)
         direction = self._combine_across_replicas(
@@ -180,19 +209,25 @@ class TrainingMixin:
             shared_grads = pieces
         shared_ids = {id(v) for v in shared_vars}
         rest = [v for v in self._variables if id(v) not in shared_ids]
-        rest_grads = tape.gradient(scaled, rest, unconnected_gradients="zero")
-        if self.losses:
-            # Regularisers on shared parameters (e.g. soft-sharing
-            # couplings) add to the method's direction.
-            reg = tape.gradient(
-                reg,
-                shared_vars,
-                unconnected_gradients="zero",
-            )
-            shared_grads = [g + r for g, r in zip(shared_grads, reg)]
-        del tape
-        grads_by_id = dict(zip((id(v) for v in rest), rest_grads))
+        grads_by_id = {k: g * scale for k, g in rest_grads.items()}
+        leftover = [v for v in rest if id(v) not in grads_by_id]
+        if leftover:
+            # Variables no task output reaches (only losses do).
+            more = tape.gradient(scaled, leftover, unconnected_gradients="zero")
+            grads_by_id.update(zip((id(v) for v in leftover), more))
         grads_by_id.update(zip((id(v) for v in shared_vars), shared_grads))
+        if self.losses:
+            # Regularisers (e.g. soft-sharing couplings) add to every
+            # variable they touch; leftovers already have theirs via
+            # `scaled`.
+            done = {id(v) for v in leftover}
+            reg_vars = [v for v in self._variables if id(v) not in done]
+            reg_grads = tape.gradient(
+                reg * scale, reg_vars, unconnected_gradients="zero"
+            )
+            for v, r in zip(reg_vars, reg_grads):
+                grads_by_id[id(v)] = grads_by_id[id(v)] + r
+        del tape
         variables = self._variables
         self._apply([grads_by_id[id(v)] for v in variables], variables)
         return y_pred, losses, total

@@ -210,8 +210,17 @@ def test_dataset_fit_with_validation():
     assert hist["loss"][1] < hist["loss"][0]
 
 
-def test_gradient_hook_sum_matches_equal_weighting():
-    """A gradient method that just sums must train like equal weighting."""
+@pytest.mark.parametrize(
+    "tree",
+    [None, {("digit", "ink"): "P2", "ink": "P4", "mask": "P3"}],
+    ids=["all-at-P5", "nested-groups"],
+)
+def test_gradient_hook_sum_matches_equal_weighting(tree):
+    """A gradient method that just sums must train like equal weighting.
+
+    With a nested branch tree, stages shared by a group of tasks take the
+    sum of their tasks' gradients from the per-task backward passes.
+    """
 
     class Summed(mtlzoo.weighting.Weighting):
         requires_gradients = True
@@ -224,7 +233,7 @@ def test_gradient_hook_sum_matches_equal_weighting():
     results = []
     for weighting in (None, Summed(), Summed(representation_gradients=True)):
         keras.utils.set_random_seed(3)
-        model = tiny_model(tasks)
+        model = tiny_model(tasks, branch_points=tree)
         model.compile(optimizer=keras.optimizers.SGD(0.05), weighting=weighting)
         model.fit(x, y, batch_size=4, epochs=2, verbose=0, shuffle=False)
         results.append(model.get_weights())
