@@ -49,7 +49,7 @@ setup(
         "pillow>=10",
     ],
     extras_require={
-        "test": ["pytest>=8"],
+        "test": ["pytest>=8", "pytest-xdist>=3.5"],
         "dev": ["ruff>=0.6"],
         "docs": ["mkdocs>=1.6,<2"],
     },

@@ -175,7 +175,30 @@ def main():
     print(text)
     if args.out:
         with open(args.out, "w") as f:
-            f.write(text)
+            f.write(page(args, text))
+
+
+def page(args, text):
+    """The markdown page for docs/: title, how it was made, the table."""
+    command = "python benchmarks/weighting_cost.py " + " ".join(
+        f"--{k} {' '.join(map(str, v)) if isinstance(v, list) else v}"
+        for k, v in vars(args).items()
+        if k != "out"
+    )
+    return (
+        "# Cost of the task-balancing methods\n\n"
+        "Median train-step time and peak TensorFlow CPU memory of each "
+        "method relative to equal weighting, measured in one run of\n\n"
+        f"    {command}\n\n"
+        f"on {os.cpu_count()} CPU cores, tensorflow {tf.__version__}, "
+        f"keras {keras.__version__}. The step time of a configuration "
+        "is the lower of two per-epoch medians (the first step of each "
+        "epoch excluded) after a tracing epoch; random images and "
+        "labels, Adam. Tasks cycle classification, regression, "
+        "segmentation (a decoder with skips from every level, so the "
+        "representation gradients cover P1 to P5). Timings on a shared "
+        "machine are noisy: read ratios, not milliseconds.\n" + text
+    )
 
 
 if __name__ == "__main__":

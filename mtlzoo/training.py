@@ -92,7 +92,11 @@ class TrainingMixin:
             return losses, grads
         return checks.assert_finite(losses, grads, self.task_names)
 
-    def _task_losses(self, y, y_pred, sw):
+    def _task_losses(self, y, y_pred, sw, separate=False):
+        """`(T,)` losses and presence; with `separate=True` also the list of
+        the T scalar losses before stacking (a gradient taken from a slice
+        of the stacked vector flows back through every task's graph, with
+        zeros for the others; from the scalar it only reaches its own)."""
         losses, present = [], []
         for task in self.tasks:
             n = task.name
@@ -102,6 +106,8 @@ class TrainingMixin:
                 mask = task._apply_sample_weight(mask, sw[n])
             losses.append(loss)
             present.append(ops.cast(ops.sum(mask) > 0, "float32"))
+        if separate:
+            return ops.stack(losses), ops.stack(present), losses
         return ops.stack(losses), ops.stack(present)
 
     def _update_logs(self, y, y_pred, sw, losses):
@@ -164,13 +170,18 @@ class TrainingMixin:
                 y_pred, shared = self._forward_with_shared(x)
             else:
                 y_pred = self(x, training=True)
-            losses, present = self._task_losses(y, y_pred, sw)
+            losses, present, separate = self._task_losses(
+                y, y_pred, sw, separate=True
+            )
             losses, _ = self._checked(losses)
             weights = self._current_weights()
             weighted = weights * present * losses
             reg = self._regularization()
             total = ops.sum(weighted) + reg
-            per_task = [weighted[i] for i in range(len(self.tasks))]
+            per_task = [
+                weights[i] * present[i] * separate[i]
+                for i in range(len(self.tasks))
+            ]
             scaled = loss_module.scale_loss_for_distribution(total)
         scale = loss_module.scale_loss_for_distribution(ops.ones(()))
         shared_vars = self._trunk_variables if rep else self._all_shared
@@ -183,21 +194,35 @@ class TrainingMixin:
         rest_grads = {}
         rows = []
         for t, own in zip(per_task, self._task_own_variables[rep]):
-            g = tape.gradient(t, targets + own, unconnected_gradients="zero")
-            rows.append(
-                ops.concatenate([ops.reshape(a, (-1,)) for a in g[:n_targets]])
-            )
+            # None marks a shared tensor the task does not depend on.
+            g = tape.gradient(t, targets + own)
+            rows.append(g[:n_targets])
             for v, gv in zip(own, g[n_targets:]):
+                gv = ops.zeros_like(v) if gv is None else gv
                 key = id(v)
                 rest_grads[key] = (
                     gv if key not in rest_grads else rest_grads[key] + gv
                 )
-        matrix = ops.stack(rows) * scale
-        _, matrix = self._checked(losses, matrix)
-        direction = self._combine_across_replicas(
-            matrix, losses, weights, present, rep
-        )
-        pieces = _split_like(direction, targets)
+        if self.weighting.gram_based and (rep or _replicas() == 1):
+            pieces = self._gram_direction(
+                rows, targets, losses, weights, present, scale
+            )
+        else:
+            flat = []
+            for row in rows:
+                flat += [
+                    ops.reshape(ops.zeros_like(x) if a is None else a, (-1,))
+                    for a, x in zip(row, targets)
+                ]
+            # Row-major (T, D) with a single copy: the rows are contiguous.
+            matrix = ops.reshape(ops.concatenate(flat), (len(rows), -1))
+            if _replicas() > 1:
+                matrix = matrix * scale
+            _, matrix = self._checked(losses, matrix)
+            direction = self._combine_across_replicas(
+                matrix, losses, weights, present, rep
+            )
+            pieces = _split_like(direction, targets)
         if rep:
             shared_grads = tape.gradient(
                 targets,
@@ -209,7 +234,9 @@ class TrainingMixin:
             shared_grads = pieces
         shared_ids = {id(v) for v in shared_vars}
         rest = [v for v in self._variables if id(v) not in shared_ids]
-        grads_by_id = {k: g * scale for k, g in rest_grads.items()}
+        grads_by_id = rest_grads
+        if _replicas() > 1:
+            grads_by_id = {k: g * scale for k, g in rest_grads.items()}
         leftover = [v for v in rest if id(v) not in grads_by_id]
         if leftover:
             # Variables no task output reaches (only losses do).
@@ -272,8 +299,9 @@ class TrainingMixin:
                 y_pred, shared = self._forward_with_shared(x, training=False)
             else:
                 y_pred = self(x, training=False)
-            losses, present = self._task_losses(y, y_pred, sw)
-            per_task = [losses[i] for i in range(len(self.tasks))]
+            losses, present, per_task = self._task_losses(
+                y, y_pred, sw, separate=True
+            )
         targets = shared if representation else self._all_shared
         rows = []
         for t in per_task:
@@ -281,6 +309,92 @@ class TrainingMixin:
             rows.append(ops.concatenate([ops.reshape(a, (-1,)) for a in g]))
         del tape
         return ops.stack(rows), losses, present
+
+    def _gram_direction(self, rows, targets, losses, weights, present, scale):
+        """The method's update for `gram_based` methods, without the (T, D)
+        matrix.
+
+        Shared pieces (tensors or variables) are grouped by the set of tasks
+        whose gradient reaches them; a group reached by several tasks is
+        laid out as one `(tasks, n)` block (one copy), a piece reached by one
+        task is used in place (a dense head's skips from shallow levels).
+        The Gram matrix is the sum of the blocks' Gram matrices, all-reduced
+        across replicas in representation mode (replicas hold different
+        coordinates), and the update of each block is `alpha @ block`.
+        """
+        count = len(rows)
+        groups = {}
+        for p in range(len(targets)):
+            users = tuple(t for t in range(count) if rows[t][p] is not None)
+            groups.setdefault(users, []).append(p)
+        entries = {}
+        blocks = []
+        for users, indices in groups.items():
+            if not users:
+                continue
+            if len(users) == 1:
+                (t,) = users
+                for p in indices:
+                    g = ops.reshape(rows[t][p], (-1,))
+                    entries.setdefault((t, t), []).append(tf.tensordot(g, g, 1))
+                continue
+            flat = [
+                ops.reshape(rows[t][p], (-1,)) for t in users for p in indices
+            ]
+            block = ops.reshape(ops.concatenate(flat), (len(users), -1))
+            block_gram = tf.matmul(block, block, transpose_b=True)
+            for a, i in enumerate(users):
+                for b, j in enumerate(users):
+                    entries.setdefault((i, j), []).append(block_gram[a, b])
+            blocks.append((users, indices, block))
+        zero = tf.zeros((), "float32")
+        gram = tf.stack(
+            [
+                tf.stack(
+                    [
+                        tf.add_n(entries.get((i, j), [zero]))
+                        for j in range(count)
+                    ]
+                )
+                for i in range(count)
+            ]
+        )
+        gram = tf.cast(gram, "float64")
+        replicas = _replicas()
+        if replicas > 1:
+            ctx = tf.distribute.get_replica_context()
+            gram = ctx.all_reduce("sum", gram) * tf.cast(scale, "float64") ** 2
+            losses = ctx.all_reduce("mean", losses)
+            present = ops.cast(ctx.all_reduce("sum", present) > 0, "float32")
+        if self.check_finite:
+            # A NaN or inf anywhere in task t's gradient makes G[t, t] so.
+            diag = tf.linalg.diag_part(gram)[:, None]
+            _, diag = self._checked(losses, diag)
+            with tf.control_dependencies([diag]):
+                gram = tf.identity(gram)
+        mask = tf.cast(tf.reshape(present, (-1,)) > 0, "float64")
+        keep = mask[:, None] * mask[None, :] > 0
+        gram = tf.where(keep, gram, tf.zeros_like(gram))
+        alpha = self.weighting.gram_coefficients(gram, losses, weights, mask)
+        alpha = tf.cast(alpha * mask, "float32")
+        if replicas > 1:
+            alpha = alpha * tf.cast(scale, "float32")
+        pieces = [None] * len(targets)
+        for users, indices in groups.items():
+            if len(users) == 1:
+                (t,) = users
+                for p in indices:
+                    pieces[p] = alpha[t] * rows[t][p]
+        for users, indices, block in blocks:
+            coefficients = tf.gather(alpha, list(users))
+            direction = tf.linalg.matvec(block, coefficients, transpose_a=True)
+            parts = _split_like(direction, [targets[p] for p in indices])
+            for p, part in zip(indices, parts):
+                pieces[p] = part
+        return [
+            ops.zeros_like(x) if g is None else g
+            for g, x in zip(pieces, targets)
+        ]
 
     def _combine_across_replicas(self, matrix, losses, weights, present, rep):
         """Run the method on the global task-gradient matrix.
@@ -358,6 +472,11 @@ class TrainingMixin:
         total = ops.sum(self._current_weights() * present * losses)
         self._loss_tracker.update_state(total + self._regularization())
         return self._update_logs(y, y_pred, sw, losses)
+
+
+def _replicas():
+    ctx = tf.distribute.get_replica_context()
+    return ctx.num_replicas_in_sync if ctx is not None else 1
 
 
 def _split_like(vector, tensors):

@@ -329,7 +329,23 @@ RECIPES = {
         "weighting": "equal",
         # a weighting method, not a branch tree: copying MobileNetV2's P5
         # stage adds 1.7M parameters (6.7 MB) over the size budget.
-        "variants": [{"label": "FAMO", "weighting": "famo"}],
+        # Adam makes each single-task baseline blind to its loss's scale;
+        # equal weighting is not (ink's MSE is ~100x smaller than the
+        # cross-entropies), so the variants are scale-invariant methods.
+        "variants": [
+            {"label": "FAMO", "weighting": "famo"},
+            {"label": "uncertainty weighting", "weighting": "uncertainty"},
+            {
+                "label": "Nash-MTL (representation gradients)",
+                "weighting": "nash_mtl",
+                "weighting_options": {"representation_gradients": True},
+            },
+            {
+                "label": "IMTL-G (representation gradients)",
+                "weighting": "imtl",
+                "weighting_options": {"representation_gradients": True},
+            },
+        ],
         "license": (
             "Apache-2.0 for the fine-tuning by mtlzoo; initialised from "
             "torchvision's ImageNet MobileNetV2 (BSD-3-Clause), see "

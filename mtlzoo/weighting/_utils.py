@@ -27,9 +27,14 @@ def masked_rows(grads, present):
     do not leak (`tf.where`, not a product)."""
     grads = tf.cast(grads, tf.float32)
     present = tf.reshape(tf.cast(present, tf.float32), [-1])
-    keep = present[:, None] > 0
-    grads = tf.where(keep, grads, tf.zeros_like(grads))
-    return grads, tf.cast(present > 0, tf.float64)
+    keep = present > 0
+    # The select copies all of `grads`: only when a task is absent.
+    grads = tf.cond(
+        tf.reduce_all(keep),
+        lambda: grads,
+        lambda: tf.where(keep[:, None], grads, tf.zeros_like(grads)),
+    )
+    return grads, tf.cast(keep, tf.float64)
 
 
 def gram(grads):

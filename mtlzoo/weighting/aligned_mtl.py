@@ -40,6 +40,7 @@ class AlignedMTL(Weighting):
     """
 
     requires_gradients = True
+    gram_based = True
 
     def __init__(self, scale="min", **kwargs):
         super().__init__(**kwargs)
@@ -79,10 +80,8 @@ class AlignedMTL(Weighting):
         alignment = tf.matmul(basis, vectors, transpose_b=True)
         return tf.reduce_sum(alignment, axis=1) * mask
 
-    def combine_gradients(self, grads, losses, weights, present):
-        masked, mask = _utils.masked_rows(grads, present)
-        alpha = self.coefficients(_utils.gram(masked), mask)
-        return _utils.combine(alpha, masked, grads.dtype)
+    def gram_coefficients(self, gram, losses, weights, mask):
+        return self.coefficients(gram, mask)
 
     def get_config(self):
         config = super().get_config()

@@ -40,6 +40,11 @@ class Weighting(keras.layers.Layer):
     """
 
     requires_gradients = False
+    # True for methods whose update is `alpha @ grads` with `alpha` a
+    # function of the `(T, T)` Gram matrix only: they implement
+    # `gram_coefficients`, and the train step can then skip building the
+    # `(T, D)` matrix (it accumulates the Gram matrix piece by piece).
+    gram_based = False
 
     def __init__(self, representation_gradients=False, **kwargs):
         super().__init__(**kwargs)
@@ -73,8 +78,38 @@ class Weighting(keras.layers.Layer):
         return ops.sum(weights * present * losses)
 
     def combine_gradients(self, grads, losses, weights, present):
-        """`(D,)` shared update from `(T, D)` task gradients. Default: sum."""
-        return ops.sum(grads * ops.expand_dims(present, -1), axis=0)
+        """`(D,)` shared update from `(T, D)` task gradients.
+
+        Default: `gram_coefficients` of the Gram matrix for `gram_based`
+        methods, otherwise the sum of the present tasks' gradients.
+        """
+        if self.gram_based:
+            from mtlzoo.weighting import _utils
+
+            masked, mask = _utils.masked_rows(grads, present)
+            alpha = self.gram_coefficients(
+                _utils.gram(masked), losses, weights, mask
+            )
+            return _utils.combine(alpha, masked, grads.dtype)
+        present = ops.cast(ops.expand_dims(present, 0), grads.dtype)
+        return ops.matmul(present, grads)[0]
+
+    def gram_coefficients(self, gram, losses, weights, mask):
+        """`(T,)` float64 `alpha`, the update being `alpha @ grads`.
+
+        Implemented by `gram_based` methods.
+
+        Args:
+            gram: `(T, T)` float64 Gram matrix of the task gradients, with
+                the rows and columns of absent tasks set to 0.
+            losses: `(T,)` unweighted task losses.
+            weights: `(T,)` current task weights.
+            mask: `(T,)` float64, 1 for the tasks present in the batch.
+        """
+        raise NotImplementedError(
+            f"{type(self).__name__} sets gram_based=True but does not "
+            "implement gram_coefficients(gram, losses, weights, mask)."
+        )
 
     def get_config(self):
         config = super().get_config()

@@ -100,6 +100,7 @@ class CAGrad(Weighting):
     """
 
     requires_gradients = True
+    gram_based = True
 
     def __init__(self, c=0.4, rescale=1, iterations=40, **kwargs):
         super().__init__(**kwargs)
@@ -137,10 +138,8 @@ class CAGrad(Weighting):
             alpha = alpha / (1.0 + self.c)
         return alpha
 
-    def combine_gradients(self, grads, losses, weights, present):
-        masked, mask = _utils.masked_rows(grads, present)
-        alpha = self.coefficients(_utils.gram(masked), mask)
-        return _utils.combine(alpha, masked, grads.dtype)
+    def gram_coefficients(self, gram, losses, weights, mask):
+        return self.coefficients(gram, mask)
 
     def get_config(self):
         config = super().get_config()

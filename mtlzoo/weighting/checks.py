@@ -55,25 +55,30 @@ def assert_finite(losses, grads=None, task_names=None):
         losses = tf.stack(checked_losses)
     if grads is None:
         return losses, grads
-    checked_grads = []
+    # One reduction per task: a NaN or inf anywhere in a row makes its sum
+    # non-finite (a finite row whose sum overflows float32 is flagged too:
+    # it would overflow the update anyway). No copy of the gradients.
+    checks = []
+    if not isinstance(grads, (list, tuple)):
+        grads = tf.convert_to_tensor(grads)
+        row_sums = tf.reduce_sum(tf.reshape(grads, (count, -1)), axis=1)
     for index, name in enumerate(task_names):
         message = f"Gradient of task '{name}' has NaN or inf values"
+        if not isinstance(grads, (list, tuple)):
+            total = row_sums[index]
+            checks.append(
+                tf.debugging.assert_all_finite(total, message=message)
+            )
+            continue
         task_grads = grads[index]
         if isinstance(task_grads, (list, tuple)):
-            checked_grads.append(
-                [
-                    g
-                    if g is None
-                    else tf.debugging.assert_all_finite(g, message=message)
-                    for g in task_grads
-                ]
-            )
+            parts = [tf.reduce_sum(g) for g in task_grads if g is not None]
+            total = tf.add_n(parts) if parts else tf.zeros(())
         else:
-            checked_grads.append(
-                tf.debugging.assert_all_finite(task_grads, message=message)
-            )
-    if isinstance(grads, (list, tuple)):
-        grads = type(grads)(checked_grads)
-    else:
-        grads = tf.stack(checked_grads)
+            total = tf.reduce_sum(task_grads)
+        checks.append(tf.debugging.assert_all_finite(total, message=message))
+    with tf.control_dependencies(checks):
+        grads = tf.nest.map_structure(
+            lambda g: g if g is None else tf.identity(g), grads
+        )
     return losses, grads

@@ -50,6 +50,7 @@ class GradNorm(Weighting):
     """
 
     requires_gradients = True
+    gram_based = True
 
     def __init__(self, alpha=1.5, learning_rate=0.025, min_weight=1e-3, **kw):
         super().__init__(**kw)
@@ -83,6 +84,9 @@ class GradNorm(Weighting):
     def new_weights(self, grads, losses, weights, present):
         """`(T,)` task weights after one GradNorm step (no assignment)."""
         grads, mask = _utils.masked_rows(grads, present)
+        return self._new_weights(_utils.gram(grads), losses, weights, mask)
+
+    def _new_weights(self, gram, losses, weights, mask):
         mask = tf.cast(mask, tf.float32)
         count = tf.maximum(tf.reduce_sum(mask), 1.0)
         losses = tf.cast(tf.reshape(losses, [-1]), tf.float32)
@@ -93,7 +97,9 @@ class GradNorm(Weighting):
         self.initial_losses.assign(initial)
         self.has_initial.assign(tf.maximum(self.has_initial, mask))
 
-        norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=1))
+        norms = tf.cast(
+            tf.sqrt(tf.maximum(tf.linalg.diag_part(gram), 0.0)), tf.float32
+        )
         mean_norm = tf.reduce_sum(norms * mask) / count
         ratio = tf.math.divide_no_nan(losses, initial) * mask
         rate = tf.math.divide_no_nan(ratio, tf.reduce_sum(ratio) / count)
@@ -112,18 +118,18 @@ class GradNorm(Weighting):
         scale = tf.math.divide_no_nan(total - absent_total, present_total)
         return tf.where(mask > 0, stepped * scale, weights)
 
-    def combine_gradients(self, grads, losses, weights, present):
+    def gram_coefficients(self, gram, losses, weights, mask):
         if self.task_weights is None:
             raise ValueError(
                 "GradNorm assigns the model's task weights: call "
                 "`setup(task_names, task_weights)` first. "
                 f"Received: task_weights={self.task_weights}"
             )
-        new = self.new_weights(grads, losses, weights, present)
+        new = self._new_weights(gram, losses, weights, mask)
         for index, variable in enumerate(self.task_weights):
             variable.assign(tf.cast(new[index], variable.dtype))
-        masked, _ = _utils.masked_rows(grads, present)
-        return tf.cast(tf.reduce_sum(masked, axis=0), grads.dtype)
+        # The update is the plain sum; the new weights act from next step.
+        return tf.cast(mask, tf.float64)
 
     def get_config(self):
         config = super().get_config()

@@ -37,6 +37,7 @@ class IMTL(Weighting):
     """
 
     requires_gradients = True
+    gram_based = True
 
     def coefficients(self, matrix, mask):
         """`(T,)` float64 weights of the task gradients in the update."""
@@ -59,7 +60,5 @@ class IMTL(Weighting):
         solution = tf.linalg.matvec(tf.linalg.pinv(system), rhs)
         return solution[:count] * mask
 
-    def combine_gradients(self, grads, losses, weights, present):
-        masked, mask = _utils.masked_rows(grads, present)
-        alpha = self.coefficients(_utils.gram(masked), mask)
-        return _utils.combine(alpha, masked, grads.dtype)
+    def gram_coefficients(self, gram, losses, weights, mask):
+        return self.coefficients(gram, mask)

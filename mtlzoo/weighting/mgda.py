@@ -125,6 +125,7 @@ class MGDA(Weighting):
     """
 
     requires_gradients = True
+    gram_based = True
 
     def __init__(
         self, normalization="none", max_iterations=250, tolerance=1e-6, **kw
@@ -162,10 +163,8 @@ class MGDA(Weighting):
             scaled, mask, self.max_iterations, self.tolerance
         )
 
-    def combine_gradients(self, grads, losses, weights, present):
-        masked, mask = _utils.masked_rows(grads, present)
-        alpha = self.coefficients(_utils.gram(masked), losses, mask)
-        return _utils.combine(alpha, masked, grads.dtype)
+    def gram_coefficients(self, gram, losses, weights, mask):
+        return self.coefficients(gram, losses, mask)
 
     def get_config(self):
         config = super().get_config()

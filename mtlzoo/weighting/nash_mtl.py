@@ -95,6 +95,7 @@ class NashMTL(Weighting):
     """
 
     requires_gradients = True
+    gram_based = True
 
     def __init__(
         self, max_norm=1.0, update_weights_every=1, iterations=20, **kwargs
@@ -156,13 +157,17 @@ class NashMTL(Weighting):
         self.step.assign_add(1.0)
         return alpha
 
-    def combine_gradients(self, grads, losses, weights, present):
-        masked, mask = _utils.masked_rows(grads, present)
-        alpha = self.coefficients(_utils.gram(masked), mask)
-        direction = _utils.combine(alpha, masked, tf.float32)
+    def gram_coefficients(self, gram, losses, weights, mask):
+        alpha = self.coefficients(gram, mask)
         if self.max_norm > 0:
-            direction = tf.clip_by_norm(direction, self.max_norm)
-        return tf.cast(direction, grads.dtype)
+            # clip_by_norm of the update, from ||alpha @ G||^2 = a'Ga.
+            norm = tf.sqrt(
+                tf.maximum(
+                    tf.reduce_sum(alpha * tf.linalg.matvec(gram, alpha)), 0.0
+                )
+            )
+            alpha = alpha * self.max_norm / tf.maximum(norm, self.max_norm)
+        return alpha
 
     def get_config(self):
         config = super().get_config()

@@ -41,6 +41,7 @@ class PCGrad(Weighting):
     """
 
     requires_gradients = True
+    gram_based = True
 
     def __init__(self, reduction="sum", seed=None, **kwargs):
         super().__init__(**kwargs)
@@ -89,12 +90,9 @@ class PCGrad(Weighting):
         noise = tf.random.stateless_uniform((count, count), seed=seed)
         return tf.argsort(noise, axis=1)
 
-    def combine_gradients(self, grads, losses, weights, present):
-        count = _utils.num_tasks(grads)
-        masked, mask = _utils.masked_rows(grads, present)
-        order = self.random_order(count)
-        alpha = self.coefficients(_utils.gram(masked), mask, order)
-        return _utils.combine(alpha, masked, grads.dtype)
+    def gram_coefficients(self, gram, losses, weights, mask):
+        order = self.random_order(int(gram.shape[0]))
+        return self.coefficients(gram, mask, order)
 
     def get_config(self):
         config = super().get_config()
