@@ -71,21 +71,15 @@ class StepTimer(keras.callbacks.Callback):
         self.times.append(time.perf_counter() - self._start)
 
 
-def measure(model, x, y, batch, repeats=2):
-    # One short fit to trace, then `repeats` measured epochs (same traced
-    # function); the step time is the lowest per-epoch median, which is the
-    # least disturbed by other processes.
-    model.fit(x[:batch], {k: v[:batch] for k, v in y.items()}, verbose=0)
+def _fit_epoch(model, x, y, batch):
+    """One measured epoch: median step time (first step excluded) and the
+    peak memory the epoch allocated above what was allocated before it."""
+    timer = StepTimer()
+    before = tf.config.experimental.get_memory_info("CPU:0")["current"]
     tf.config.experimental.reset_memory_stats("CPU:0")
-    medians = []
-    for _ in range(repeats):
-        timer = StepTimer()
-        model.fit(
-            x, y, batch_size=batch, epochs=1, verbose=0, callbacks=[timer]
-        )
-        medians.append(float(np.median(timer.times[1:])))
+    model.fit(x, y, batch_size=batch, epochs=1, verbose=0, callbacks=[timer])
     peak = tf.config.experimental.get_memory_info("CPU:0")["peak"]
-    return min(medians), peak
+    return float(np.median(timer.times[1:])), peak - before
 
 
 def run(args, count):
@@ -94,12 +88,12 @@ def run(args, count):
     n = args.batch * args.steps
     x = testing.random_images(shape, n)
     y = testing.random_labels(tasks, shape, n)
-    rows = []
 
     def build():
         keras.utils.set_random_seed(0)
         return mtlzoo.build(args.backbone, tasks, shape)
 
+    models = {}
     # Plain Keras on the same graph.
     model = build()
     plain = keras.Model(model.inputs, model.outputs_dict())
@@ -111,44 +105,50 @@ def run(args, count):
             losses[task.name] = "sparse_categorical_crossentropy"
             metrics[task.name] = ["accuracy"]
     plain.compile(optimizer="adam", loss=losses, metrics=metrics)
-    plain_time, plain_peak = measure(plain, x, y, args.batch)
-
+    models[("plain Keras", False)] = plain
     configs = [(m, False) for m in LOSS_LEVEL]
     configs += [(m, False) for m in GRADIENT] + [(m, True) for m in GRADIENT]
-    results = {}
     for name, rep in configs:
         model = build()
         kwargs = {"representation_gradients": True} if rep else {}
         model.compile(
             optimizer="adam", weighting=mtlzoo.weighting.get(name, **kwargs)
         )
-        results[(name, rep)] = measure(model, x, y, args.batch)
-        print(
-            f"  {count} tasks {name:12s} rep={rep!s:5s} "
-            f"{results[(name, rep)][0] * 1000:8.1f} ms",
-            flush=True,
+        models[(name, rep)] = model
+    # Trace every configuration first, then measure them in interleaved
+    # rounds, so a change in machine load hits all of them alike.
+    for model in models.values():
+        model.fit(
+            x[: args.batch],
+            {k: v[: args.batch] for k, v in y.items()},
+            verbose=0,
         )
-        del model
-    # Plain Keras again at the end, so drift in machine load during the run
-    # does not bias the mtlzoo/plain ratio.
-    plain_time = min(plain_time, measure(plain, x, y, args.batch)[0])
-    base_time, base_peak = results[("equal", False)]
-    rows.append(
-        f"| {count} | plain Keras fit (same graph) | "
-        f"{plain_time / base_time:.2f}x of mtlzoo equal | "
-        f"{plain_peak / base_peak:.2f} |"
-    )
-    for (name, rep), (sec, peak) in results.items():
+    times = {key: [] for key in models}
+    memory = {key: [] for key in models}
+    for round_ in range(args.rounds):
+        for key, model in models.items():
+            sec, mem = _fit_epoch(model, x, y, args.batch)
+            times[key].append(sec)
+            memory[key].append(mem)
+        print(f"  {count} tasks: round {round_ + 1}/{args.rounds}", flush=True)
+    sec = {key: float(np.median(v)) for key, v in times.items()}
+    mem = {key: float(np.median(v)) for key, v in memory.items()}
+    base_time, base_mem = sec[("equal", False)], mem[("equal", False)]
+    rows = []
+    for name, rep in models:
         label = name + (" (representation grads)" if rep else "")
         rows.append(
-            f"| {count} | {label} | {sec / base_time:.2f} | "
-            f"{peak / base_peak:.2f} |"
+            f"| {count} | {label} | {sec[(name, rep)] * 1000:.1f} | "
+            f"{sec[(name, rep)] / base_time:.2f} | "
+            f"{mem[(name, rep)] / base_mem:.2f} |"
         )
+    plain_time = sec[("plain Keras", False)]
     header = (
         f"\n{count} tasks, {args.backbone} {args.size}px, batch {args.batch}: "
-        f"equal {base_time * 1000:.1f} ms/step, plain Keras "
-        f"{plain_time * 1000:.1f} ms/step "
-        f"(mtlzoo/plain = {base_time / plain_time:.3f})"
+        f"mtlzoo equal weighting {base_time * 1000:.1f} ms/step, plain Keras "
+        f"fit of the same graph {plain_time * 1000:.1f} ms/step "
+        f"(mtlzoo/plain = {base_time / plain_time:.3f}); step working "
+        f"memory of equal weighting {base_mem / 2**20:.0f} MiB"
     )
     return header, rows
 
@@ -159,12 +159,14 @@ def main():
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--steps", type=int, default=12)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--tasks", type=int, nargs="+", default=[3, 5])
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     lines = [
-        "| tasks | method | step time / equal | peak memory / equal |",
-        "|---|---|---|---|",
+        "| tasks | method | ms/step | step time / equal | "
+        "step memory / equal |",
+        "|---|---|---|---|---|",
     ]
     headers = []
     for count in args.tasks:
@@ -187,14 +189,18 @@ def page(args, text):
     )
     return (
         "# Cost of the task-balancing methods\n\n"
-        "Median train-step time and peak TensorFlow CPU memory of each "
-        "method relative to equal weighting, measured in one run of\n\n"
+        "Median train-step time and step working memory of each method "
+        "relative to equal weighting, measured in one run of\n\n"
         f"    {command}\n\n"
         f"on {os.cpu_count()} CPU cores, tensorflow {tf.__version__}, "
-        f"keras {keras.__version__}. The step time of a configuration "
-        "is the lower of two per-epoch medians (the first step of each "
-        "epoch excluded) after a tracing epoch; random images and "
-        "labels, Adam. Tasks cycle classification, regression, "
+        f"keras {keras.__version__}. Every configuration is built and "
+        "traced first; then all are measured in interleaved rounds of one "
+        "epoch each, and a configuration's step time is the median over "
+        "rounds of its per-epoch median step (first step excluded). Step "
+        "memory is the peak TensorFlow CPU allocation during an epoch above "
+        "what was allocated before it (activations, gradients, the method's "
+        "temporaries; not the weights). Random images and labels, Adam. "
+        "Tasks cycle classification, regression, "
         "segmentation (a decoder with skips from every level, so the "
         "representation gradients cover P1 to P5). Timings on a shared "
         "machine are noisy: read ratios, not milliseconds.\n" + text
