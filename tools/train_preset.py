@@ -92,6 +92,15 @@ DIGITS = [str(d) for d in range(10)]
 FLAT_HEAD = {"units": 64, "pooling": "flatten"}
 
 
+# Nash-MTL on the shared features: scale-invariant bargaining over the task
+# gradients, at about the cost of equal weighting (docs/weighting_cost.md).
+NASH_REP = {
+    "label": "Nash-MTL (representation gradients)",
+    "weighting": "nash_mtl",
+    "weighting_options": {"representation_gradients": True},
+}
+
+
 def _t(name, kind, head=None, **kwargs):
     return mtlzoo.Task(name, kind, head=head, **kwargs)
 
@@ -242,7 +251,8 @@ RECIPES = {
         "learning_rate": 2e-3,
         "weighting": "equal",
         "variants": [
-            {"label": "left and right split at P4", "branch_points": "P4"}
+            {"label": "left and right split at P4", "branch_points": "P4"},
+            NASH_REP,
         ],
         "license": (
             "Apache-2.0 (weights trained by mtlzoo on MNIST, which is "
@@ -278,7 +288,8 @@ RECIPES = {
         "variants": [
             # a weighting method, not a branch tree: a P4 split copies the
             # P5 stage (+2.2 MB) and pretrained/ must stay under ~40 MB.
-            {"label": "PCGrad", "weighting": "pcgrad"}
+            {"label": "PCGrad", "weighting": "pcgrad"},
+            NASH_REP,
         ],
     },
     "shapes_resnet_small_dense": {
@@ -306,7 +317,8 @@ RECIPES = {
             {
                 "label": "segmentation branches at P3",
                 "branch_points": {"segmentation": "P3"},
-            }
+            },
+            NASH_REP,
         ],
     },
     "fashion_mobilenetv2_multitask": {
@@ -335,11 +347,7 @@ RECIPES = {
         "variants": [
             {"label": "FAMO", "weighting": "famo"},
             {"label": "uncertainty weighting", "weighting": "uncertainty"},
-            {
-                "label": "Nash-MTL (representation gradients)",
-                "weighting": "nash_mtl",
-                "weighting_options": {"representation_gradients": True},
-            },
+            NASH_REP,
             {
                 "label": "IMTL-G (representation gradients)",
                 "weighting": "imtl",
@@ -379,7 +387,8 @@ RECIPES = {
         "learning_rate": 2e-3,
         "weighting": "equal",
         "variants": [
-            {"label": "left and right split at P4", "branch_points": "P4"}
+            {"label": "left and right split at P4", "branch_points": "P4"},
+            NASH_REP,
         ],
         "license": (
             "Apache-2.0 (weights trained by mtlzoo on Fashion-MNIST (MIT) "
