@@ -22,6 +22,10 @@ class Weighting(keras.layers.Layer):
       flattened shared representation when `representation_gradients` is
       True); it returns the `(D,)` update direction for the shared part.
       Head parameters always take their own task's weighted gradient.
+      Methods whose update is `alpha @ grads` with `alpha` a function of
+      the Gram matrix set `gram_based = True` and implement
+      `gram_coefficients` instead; the train step then never builds the
+      `(T, D)` matrix.
 
     In both, `losses` is the `(T,)` vector of unweighted task losses,
     `weights` the `(T,)` current task weights, and `present` a `(T,)` float
