@@ -184,6 +184,7 @@ class TrainingMixin:
             ]
             scaled = loss_module.scale_loss_for_distribution(total)
         scale = loss_module.scale_loss_for_distribution(ops.ones(()))
+        _, replicas = _replicas()
         shared_vars = self._trunk_variables if rep else self._all_shared
         targets = shared if rep else shared_vars
         # One backward pass per task gives both its row of the task-gradient
@@ -203,20 +204,13 @@ class TrainingMixin:
                 rest_grads[key] = (
                     gv if key not in rest_grads else rest_grads[key] + gv
                 )
-        if self.weighting.gram_based and (rep or _replicas() == 1):
+        if self.weighting.gram_based and (rep or replicas == 1):
             pieces = self._gram_direction(
                 rows, targets, losses, weights, present, scale
             )
         else:
-            flat = []
-            for row in rows:
-                flat += [
-                    ops.reshape(ops.zeros_like(x) if a is None else a, (-1,))
-                    for a, x in zip(row, targets)
-                ]
-            # Row-major (T, D) with a single copy: the rows are contiguous.
-            matrix = ops.reshape(ops.concatenate(flat), (len(rows), -1))
-            if _replicas() > 1:
+            matrix = _stack_rows(rows, targets)
+            if replicas > 1:
                 matrix = matrix * scale
             _, matrix = self._checked(losses, matrix)
             direction = self._combine_across_replicas(
@@ -234,9 +228,9 @@ class TrainingMixin:
             shared_grads = pieces
         shared_ids = {id(v) for v in shared_vars}
         rest = [v for v in self._variables if id(v) not in shared_ids]
-        grads_by_id = rest_grads
-        if _replicas() > 1:
-            grads_by_id = {k: g * scale for k, g in rest_grads.items()}
+        grads_by_id = {
+            k: g * scale if replicas > 1 else g for k, g in rest_grads.items()
+        }
         leftover = [v for v in rest if id(v) not in grads_by_id]
         if leftover:
             # Variables no task output reaches (only losses do).
@@ -303,12 +297,9 @@ class TrainingMixin:
                 y, y_pred, sw, separate=True
             )
         targets = shared if representation else self._all_shared
-        rows = []
-        for t in per_task:
-            g = tape.gradient(t, targets, unconnected_gradients="zero")
-            rows.append(ops.concatenate([ops.reshape(a, (-1,)) for a in g]))
+        rows = [tape.gradient(t, targets) for t in per_task]
         del tape
-        return ops.stack(rows), losses, present
+        return _stack_rows(rows, targets), losses, present
 
     def _gram_direction(self, rows, targets, losses, weights, present, scale):
         """The method's update for `gram_based` methods, without the (T, D)
@@ -360,9 +351,8 @@ class TrainingMixin:
             ]
         )
         gram = tf.cast(gram, "float64")
-        replicas = _replicas()
+        ctx, replicas = _replicas()
         if replicas > 1:
-            ctx = tf.distribute.get_replica_context()
             gram = ctx.all_reduce("sum", gram) * tf.cast(scale, "float64") ** 2
             losses = ctx.all_reduce("mean", losses)
             present = ops.cast(ctx.all_reduce("sum", present) > 0, "float32")
@@ -406,8 +396,7 @@ class TrainingMixin:
         representation gradients are gathered (each replica's features are
         different coordinates) and each replica keeps its own slice.
         """
-        ctx = tf.distribute.get_replica_context()
-        replicas = ctx.num_replicas_in_sync if ctx is not None else 1
+        ctx, replicas = _replicas()
         if replicas == 1:
             return self.weighting.combine_gradients(
                 matrix, losses, weights, present
@@ -475,8 +464,21 @@ class TrainingMixin:
 
 
 def _replicas():
+    """`(replica context, number of replicas in sync)`; 1 outside one."""
     ctx = tf.distribute.get_replica_context()
-    return ctx.num_replicas_in_sync if ctx is not None else 1
+    return ctx, (ctx.num_replicas_in_sync if ctx is not None else 1)
+
+
+def _stack_rows(rows, targets):
+    """Per-task gradient lists (None: not reached) as a row-major (T, D)
+    matrix with a single copy."""
+    flat = []
+    for row in rows:
+        flat += [
+            ops.reshape(ops.zeros_like(x) if a is None else a, (-1,))
+            for a, x in zip(row, targets)
+        ]
+    return ops.reshape(ops.concatenate(flat), (len(rows), -1))
 
 
 def _split_like(vector, tensors):
