@@ -226,6 +226,41 @@ def test_schema_rejects_bad_configs():
         schema.validate_config(config, "other_name")
 
 
+def test_seed_spread_is_checked_and_shown():
+    config = zoo.get_config(TINY)
+    metrics = config["metrics"]
+    first = {
+        "seed": 0,
+        "multi_task": metrics["multi_task"],
+        "single_task": metrics["single_task"],
+        "delta_m": metrics["delta_m"],
+    }
+    second = dict(first, seed=1, delta_m=metrics["delta_m"] - 1.0)
+    metrics["seeds"] = {
+        "run": "main",
+        "runs": [first, second],
+        "delta_m_mean": round(metrics["delta_m"] - 0.5, 3),
+        "delta_m_std": 0.707,
+    }
+    schema.validate_config(config, TINY)
+    card = card_lib.card_from_config(config)
+    text = card_lib.render_markdown(card)
+    assert "Seed spread: `main`" in text
+    assert f"{second['delta_m']:+.2f} % (seed 1)" in text
+    bad = copy.deepcopy(config)
+    bad["metrics"]["seeds"]["delta_m_mean"] = 5.0
+    with pytest.raises(ValueError, match="is not the mean"):
+        schema.validate_config(bad, TINY)
+    bad = copy.deepcopy(config)
+    bad["metrics"]["seeds"]["runs"].reverse()
+    with pytest.raises(ValueError, match="must be the card's own run"):
+        schema.validate_config(bad, TINY)
+    bad = copy.deepcopy(config)
+    del bad["metrics"]["seeds"]["runs"][1]["single_task"]
+    with pytest.raises(ValueError, match=r"runs\[1\] needs seed"):
+        schema.validate_config(bad, TINY)
+
+
 def test_unknown_override_is_refused():
     with pytest.raises(ValueError, match="Unknown override"):
         zoo.load(TINY, weights=False, backbone="resnet50")

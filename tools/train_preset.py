@@ -549,22 +549,20 @@ def _delta(mtl, stl, primary):
     )
 
 
-def train(name, reuse_baselines=False):
+def _setup(name):
+    """`(recipe, n_train, steps, test_ds)` of a preset."""
     recipe = RECIPES[name]
-    wall = time.time()
-    tasks = recipe["tasks"]
-    names = [t.name for t in tasks]
-    primary = {t.name: t.primary_metric for t in tasks}
     n_train = recipe["dataset"]["train"].get("num_samples")
     n_train = n_train or _count(_train_dataset(recipe))
     steps = recipe["epochs"] * -(-n_train // recipe["batch_size"])
     config_stub = {"name": name, "dataset": recipe["dataset"]}
     test_ds = evaluation.load_dataset(config_stub, "test", batch_size=256)
-    n_test = _count(test_ds)
-    print(f"[{name}] {n_train} train / {n_test} test samples", flush=True)
+    return recipe, n_train, steps, test_ds
 
-    # 1. multi-task runs: the main recipe, then its variants
-    runs = [
+
+def _runs(recipe):
+    """The multi-task runs of a recipe: its main run, then its variants."""
+    return [
         {
             "label": recipe.get("label", "main"),
             "branch_points": recipe["branch_points"],
@@ -572,20 +570,59 @@ def train(name, reuse_baselines=False):
             "weighting_options": recipe.get("weighting_options", {}),
         }
     ] + list(recipe.get("variants", []))
-    results = []
-    for run in runs:
+
+
+def _multi_task_run(recipe, name, run, steps, test_ds):
+    model, minutes = _run(
+        recipe,
+        name,
+        recipe["tasks"],
+        run.get("branch_points", recipe["branch_points"]),
+        run.get("weighting", recipe["weighting"]),
+        run.get("weighting_options", {}),
+        steps,
+        run.get("architecture"),
+    )
+    measured = evaluation.measure(model, test_ds)
+    print(f"[{name}:{run['label']}] {measured}", flush=True)
+    return model, minutes, measured
+
+
+def _baselines(recipe, name, steps, test_ds):
+    """One single-task model per task: `(metrics, minutes per task)`."""
+    stl, stl_minutes = {}, {}
+    for task in recipe["tasks"]:
         model, minutes = _run(
             recipe,
-            name,
-            tasks,
-            run.get("branch_points", recipe["branch_points"]),
-            run.get("weighting", recipe["weighting"]),
-            run.get("weighting_options", {}),
+            f"{name}_stl_{task.name}",
+            [task],
+            None,
+            "equal",
+            {},
             steps,
-            run.get("architecture"),
         )
-        measured = evaluation.measure(model, test_ds)
-        print(f"[{name}:{run['label']}] {measured}", flush=True)
+        measured = evaluation.measure(model, test_ds_for(test_ds, task))
+        print(f"[{name}:stl:{task.name}] {measured}", flush=True)
+        stl.update(measured)
+        stl_minutes[task.name] = round(minutes, 2)
+    return stl, stl_minutes
+
+
+def train(name, reuse_baselines=False):
+    wall = time.time()
+    recipe, n_train, steps, test_ds = _setup(name)
+    tasks = recipe["tasks"]
+    names = [t.name for t in tasks]
+    primary = {t.name: t.primary_metric for t in tasks}
+    n_test = _count(test_ds)
+    print(f"[{name}] {n_train} train / {n_test} test samples", flush=True)
+
+    # 1. multi-task runs: the main recipe, then its variants
+    results = []
+    for run in _runs(recipe):
+        model, minutes, measured = _multi_task_run(
+            recipe, name, run, steps, test_ds
+        )
         results.append((run, model, minutes, measured))
 
     # 2. single-task baselines
@@ -596,21 +633,7 @@ def train(name, reuse_baselines=False):
         stl_minutes = old["training"]["minutes"]["single_task"]
         print(f"[{name}] reusing single-task baselines from {path}")
     else:
-        stl, stl_minutes = {}, {}
-        for task in tasks:
-            model, minutes = _run(
-                recipe,
-                f"{name}_stl_{task.name}",
-                [task],
-                None,
-                "equal",
-                {},
-                steps,
-            )
-            measured = evaluation.measure(model, test_ds_for(test_ds, task))
-            print(f"[{name}:stl:{task.name}] {measured}", flush=True)
-            stl.update(measured)
-            stl_minutes[task.name] = round(minutes, 2)
+        stl, stl_minutes = _baselines(recipe, name, steps, test_ds)
     mtl_keys = sorted(results[0][3])
     stl = {k: stl[k] for k in mtl_keys}
 
@@ -726,6 +749,67 @@ def train(name, reuse_baselines=False):
     return config
 
 
+def seed_check(name, seeds):
+    """Retrain the shipped run and the baselines with other seeds.
+
+    Seeds change the initialisation and the batch order, not the data or
+    the budget. The spread of delta_m over seeds (the card's seed, then
+    `seeds`) is written to `metrics.seeds` of the config and its card; the
+    shipped weights do not change.
+    """
+    recipe, _, steps, test_ds = _setup(name)
+    path = REPO / "zoo_configs" / f"{name}.json"
+    config = json.loads(path.read_text())
+    metrics = config["metrics"]
+    shipped = [v for v in metrics.get("variants", []) if v["shipped"]]
+    label = shipped[0]["label"] if shipped else recipe.get("label", "main")
+    (run,) = [r for r in _runs(recipe) if r["label"] == label]
+    base = config["training"]["seed"]
+    entries = [
+        {
+            "seed": base,
+            "multi_task": metrics["multi_task"],
+            "single_task": metrics["single_task"],
+            "delta_m": metrics["delta_m"],
+        }
+    ]
+    for seed in seeds:
+        if seed == base or seed in [e["seed"] for e in entries]:
+            raise ValueError(
+                f"Seed {seed} is already on the card of '{name}'. "
+                f"Received: seeds={seeds}"
+            )
+        seeded = dict(recipe, seed=seed)
+        _, _, measured = _multi_task_run(seeded, name, run, steps, test_ds)
+        stl, _ = _baselines(seeded, name, steps, test_ds)
+        dm, _ = _delta(measured, stl, metrics["primary"])
+        print(f"[{name}] seed {seed}: delta_m {dm:+.2f} %", flush=True)
+        entries.append(
+            {
+                "seed": seed,
+                "multi_task": {k: round(v, 6) for k, v in measured.items()},
+                "single_task": {k: round(stl[k], 6) for k in measured},
+                "delta_m": round(dm, 3),
+            }
+        )
+    values = np.array([e["delta_m"] for e in entries], dtype=float)
+    metrics["seeds"] = {
+        "run": label,
+        "runs": entries,
+        "delta_m_mean": round(float(values.mean()), 3),
+        "delta_m_std": round(float(values.std(ddof=1)), 3),
+    }
+    schema.validate_config(config, name)
+    path.write_text(json.dumps(config, indent=2) + "\n")
+    write_cards()
+    print(
+        f"[{name}] delta_m over seeds {[e['seed'] for e in entries]}: "
+        f"mean {values.mean():+.2f} %, sd {values.std(ddof=1):.2f}",
+        flush=True,
+    )
+    return metrics["seeds"]
+
+
 def _sharing(run, recipe):
     """How a run shares: its architecture, or its hard-sharing tree."""
     if run.get("architecture"):
@@ -779,6 +863,13 @@ def main(argv=None):
     parser.add_argument("--reuse-baselines", action="store_true")
     parser.add_argument("--cards", action="store_true")
     parser.add_argument("--list", action="store_true")
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        help="only retrain the shipped run and the single-task baselines "
+        "with these seeds and add the spread of delta_m to the card",
+    )
     args = parser.parse_args(argv)
     if args.list:
         print("\n".join(sorted(RECIPES)))
@@ -788,6 +879,9 @@ def main(argv=None):
         return 0
     if not args.name:
         parser.error("give a preset NAME, --cards or --list")
+    if args.seeds:
+        seed_check(args.name, args.seeds)
+        return 0
     train(args.name, reuse_baselines=args.reuse_baselines)
     return 0
 

@@ -16,7 +16,7 @@ def info(name):
         `delta_m`, `delta_m_all_metrics`, `delta_m_definition`, `params`,
         `weights_file`, `weights_bytes`, `training_minutes`, `training`
         (command, epochs, samples, weighting), `dataset`, `license`,
-        `variants`.
+        `variants`, `seeds` (spread of delta_m over seeds, or None).
 
     Example:
 
@@ -79,6 +79,7 @@ def card_from_config(config):
         },
         "license": config["license"],
         "variants": metrics.get("variants", []),
+        "seeds": metrics.get("seeds"),
     }
 
 
@@ -136,6 +137,19 @@ def render_markdown(card):
         f"({card['delta_m_definition']}); over every metric: "
         f"{card['delta_m_all_metrics']:+.2f} %.",
     ]
+    seeds = card["seeds"]
+    if seeds:
+        values = ", ".join(
+            f"{r['delta_m']:+.2f} % (seed {r['seed']})" for r in seeds["runs"]
+        )
+        lines += [
+            "",
+            f"Seed spread: `{seeds['run']}` and the single-task baselines "
+            "retrained with other seeds (initialisation and batch order; "
+            f"same data and budget): delta_m {values}; mean "
+            f"{seeds['delta_m_mean']:+.2f} %, standard deviation "
+            f"{seeds['delta_m_std']:.2f}.",
+        ]
     if card["variants"]:
         lines += [
             "",

@@ -17,8 +17,11 @@ A zoo config (`zoo_configs/<name>.json`) has these blocks:
   `multi_task` and `single_task` (metric name -> value, same keys),
   `primary` (task -> its primary metric), `higher_is_better`,
   `delta_m` (percent, one primary metric per task), `delta_m_definition`,
-  `delta_m_all_metrics` (percent, every metric) and optional `variants`
-  (other multi-task runs with the same budget).
+  `delta_m_all_metrics` (percent, every metric), optional `variants`
+  (other multi-task runs with the same budget) and optional `seeds`
+  (`run`: the shipped run's label; `runs`: per seed its `multi_task`,
+  `single_task` and `delta_m`, the card's own seed first;
+  `delta_m_mean`, `delta_m_std`).
 - `dataset` (dict): `name`, `loader` (a function of `mtlzoo.datasets`),
   `train` and `test` (its keyword arguments), `paths` (data locations used
   for training), `sample` (arguments that select the shipped sample, or
@@ -102,6 +105,7 @@ _METRICS = {
     "delta_m_definition": (str, True),
     "delta_m_all_metrics": (_NUMBER, True),
     "variants": (list, False),
+    "seeds": (dict, False),
 }
 _DATASET = {
     "name": (str, True),
@@ -247,6 +251,45 @@ def _check_metrics(metrics, tasks, errors):
             errors.append(
                 f"metrics.variants[{i}] needs label, multi_task and delta_m"
             )
+    seeds = metrics.get("seeds")
+    if seeds is not None:
+        _check_seeds(seeds, metrics, errors)
+
+
+def _check_seeds(seeds, metrics, errors):
+    need = {"run", "runs", "delta_m_mean", "delta_m_std"}
+    if not isinstance(seeds, dict) or not need <= set(seeds):
+        errors.append(f"metrics.seeds needs {sorted(need)}")
+        return
+    runs = seeds["runs"]
+    if not isinstance(runs, list) or len(runs) < 2:
+        errors.append("metrics.seeds.runs must list at least two seeds")
+        return
+    for i, run in enumerate(runs):
+        if not isinstance(run, dict) or not {
+            "seed",
+            "multi_task",
+            "single_task",
+            "delta_m",
+        } <= set(run):
+            errors.append(
+                f"metrics.seeds.runs[{i}] needs seed, multi_task, "
+                "single_task and delta_m"
+            )
+            return
+    if runs[0]["delta_m"] != metrics.get("delta_m"):
+        errors.append(
+            "metrics.seeds.runs[0] must be the card's own run: its delta_m "
+            f"{runs[0]['delta_m']} differs from metrics.delta_m "
+            f"{metrics.get('delta_m')}"
+        )
+    values = [run["delta_m"] for run in runs]
+    mean = sum(values) / len(values)
+    if abs(mean - seeds["delta_m_mean"]) > 1e-3:
+        errors.append(
+            f"metrics.seeds.delta_m_mean {seeds['delta_m_mean']} is not the "
+            f"mean of the runs' delta_m ({mean:.3f})"
+        )
 
 
 def validate_config(config, name=None):
