@@ -261,6 +261,20 @@ def test_seed_spread_is_checked_and_shown():
         schema.validate_config(bad, TINY)
 
 
+def test_card_names_a_soft_sharing_architecture():
+    config = zoo.get_config(TINY)
+    text = card_lib.render_markdown(card_lib.card_from_config(config))
+    assert "- Branch points: `[{" in text
+    config["architecture"]["architecture"] = "cross_stitch"
+    config["architecture"]["architecture_options"] = {"self_weight": 0.8}
+    text = card_lib.render_markdown(card_lib.card_from_config(config))
+    assert "- Branch points" not in text
+    assert (
+        "- Architecture: `cross_stitch` with options `{'self_weight': 0.8}`"
+        in text
+    )
+
+
 def test_unknown_override_is_refused():
     with pytest.raises(ValueError, match="Unknown override"):
         zoo.load(TINY, weights=False, backbone="resnet50")

@@ -11,6 +11,8 @@ def info(name):
 
     Returns:
         dict with `name`, `description`, `backbone`, `input_shape`,
+        `architecture` and `architecture_options` (sharing scheme),
+        `branch_points` (hard sharing),
         `tasks` (one entry per task: name, kind, classes/units, primary
         metric, multi-task and single-task values of every metric),
         `delta_m`, `delta_m_all_metrics`, `delta_m_definition`, `params`,
@@ -51,6 +53,8 @@ def card_from_config(config):
         "description": config["description"],
         "backbone": arch["backbone"],
         "input_shape": list(arch["input_shape"]),
+        "architecture": arch.get("architecture", "hard_sharing"),
+        "architecture_options": dict(arch.get("architecture_options") or {}),
         "branch_points": arch["branch_points"],
         "tasks": tasks,
         "split": metrics["split"],
@@ -83,6 +87,15 @@ def card_from_config(config):
     }
 
 
+def _sharing_line(card):
+    if card["architecture"] != "hard_sharing":
+        options = card["architecture_options"]
+        extra = f" with options `{options}`" if options else ""
+        return f"- Architecture: `{card['architecture']}`{extra}"
+    tree = card["branch_points"] or "all tasks at the end"
+    return f"- Branch points: `{tree}`"
+
+
 def _fmt(value):
     return f"{value:.4f}" if isinstance(value, float) else str(value)
 
@@ -102,7 +115,7 @@ def render_markdown(card):
         "",
         f"- Backbone: `{card['backbone']}`, input "
         f"{tuple(card['input_shape'])} (raw pixels 0..255)",
-        f"- Branch points: `{card['branch_points'] or 'all tasks at the end'}`",
+        _sharing_line(card),
         f"- Parameters: {card['params']:,}; weights "
         f"`{card['weights_file']}` ({card['weights_bytes'] / 1024:.1f} KiB, "
         f"sha256 `{card['sha256'][:16]}...`)",
