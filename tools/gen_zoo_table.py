@@ -27,7 +27,8 @@ HEADER = [
     '`mtlzoo.zoo.load("<name>")`. Each was trained by the command in its '
     "card, and its single-task baselines by the same code with the same "
     "budget. delta_m: one primary metric per task, percent, higher is "
-    "better (Maninis et al. 2019).",
+    "better (Maninis et al. 2019); where a card has a seed check, the "
+    "mean and standard deviation over its seeds follow in brackets.",
     "",
 ]
 
@@ -66,9 +67,16 @@ def zoo_pages(directory=None):
             f"({t['primary_metric'][len(t['name']) + 1 :]})"
             for t in card["tasks"]
         )
+        delta = f"{card['delta_m']:+.2f} %"
+        if card["seeds"]:
+            seeds = card["seeds"]
+            delta += (
+                f" ({seeds['delta_m_mean']:+.2f} ± "
+                f"{seeds['delta_m_std']:.2f}, {len(seeds['runs'])} seeds)"
+            )
         rows.append(
             f"| [`{name}`]({name}.md) | {per_task} "
-            f"| {card['delta_m']:+.2f} % | {card['params']:,} "
+            f"| {delta} | {card['params']:,} "
             f"| {card['weights_bytes'] / 1e6:.2f} MB "
             f"| {card['training_minutes']['total']:.1f} |"
         )
