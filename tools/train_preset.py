@@ -254,9 +254,7 @@ RECIPES = {
         "epochs": 5,
         "batch_size": 128,
         "learning_rate": 2e-3,
-        "label": "Nash-MTL (representation gradients)",
-        "weighting": "nash_mtl",
-        "weighting_options": {"representation_gradients": True},
+        **NASH_REP,
         "variants": [{"label": "equal weighting", "weighting": "equal"}],
         "license": (
             "Apache-2.0 (weights trained by mtlzoo on MNIST, which is "
@@ -491,7 +489,7 @@ def _run(
     heads = recipe.get("heads")
     names = [t.name for t in tasks]
     sharing = {"branch_points": branch_points}
-    if architecture is not None and len(tasks) > 1:
+    if architecture is not None:
         sharing = dict(architecture)
         sharing["architecture"] = sharing.pop("name")
     model = mtlzoo.build(
@@ -772,6 +770,11 @@ def seed_check(name, seeds):
     label = shipped[0]["label"] if shipped else recipe.get("label", "main")
     (run,) = [r for r in _runs(recipe) if r["label"] == label]
     base = config["training"]["seed"]
+    if base in seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(
+            f"Seeds must differ from each other and from the card's own seed "
+            f"{base} of '{name}'. Received: seeds={seeds}"
+        )
     entries = [
         {
             "seed": base,
@@ -781,11 +784,6 @@ def seed_check(name, seeds):
         }
     ]
     for seed in seeds:
-        if seed == base or seed in [e["seed"] for e in entries]:
-            raise ValueError(
-                f"Seed {seed} is already on the card of '{name}'. "
-                f"Received: seeds={seeds}"
-            )
         seeded = dict(recipe, seed=seed)
         _, _, measured = _multi_task_run(seeded, name, run, steps, test_ds)
         stl, _ = _baselines(seeded, name, steps, test_ds)
@@ -809,12 +807,13 @@ def seed_check(name, seeds):
     schema.validate_config(config, name)
     path.write_text(json.dumps(config, indent=2) + "\n")
     write_cards()
+    spread = metrics["seeds"]
     print(
         f"[{name}] delta_m over seeds {[e['seed'] for e in entries]}: "
-        f"mean {values.mean():+.2f} %, sd {values.std(ddof=1):.2f}",
+        f"mean {spread['delta_m_mean']:+.2f} %, sd {spread['delta_m_std']:.2f}",
         flush=True,
     )
-    return metrics["seeds"]
+    return spread
 
 
 def _sharing(run, recipe):
