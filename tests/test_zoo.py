@@ -275,6 +275,22 @@ def test_card_names_a_soft_sharing_architecture():
     )
 
 
+def test_card_marks_the_shipped_run_and_how_it_was_chosen():
+    config = zoo.get_config(TINY)
+    variants = config["metrics"]["variants"]
+    assert len(variants) > 1
+    text = card_lib.render_markdown(card_lib.card_from_config(config))
+    (shipped,) = [v for v in variants if v["shipped"]]
+    assert f"| {shipped['label']} (shipped) |" in text
+    assert text.count("(shipped) |") == 1
+    assert f"The shipped run is the one of these {len(variants)}" in text
+    bad = copy.deepcopy(config)
+    for variant in bad["metrics"]["variants"]:
+        variant["shipped"] = True
+    with pytest.raises(ValueError, match="exactly one run shipped=true"):
+        schema.validate_config(bad, TINY)
+
+
 def test_unknown_override_is_refused():
     with pytest.raises(ValueError, match="Unknown override"):
         zoo.load(TINY, weights=False, backbone="resnet50")

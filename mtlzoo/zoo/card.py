@@ -175,5 +175,13 @@ def render_markdown(card):
             values = ", ".join(
                 f"{k} {_fmt(x)}" for k, x in v["multi_task"].items()
             )
-            lines.append(f"| {v['label']} | {v['delta_m']:+.2f} % | {values} |")
+            label = v["label"] + (" (shipped)" if v.get("shipped") else "")
+            lines.append(f"| {label} | {v['delta_m']:+.2f} % | {values} |")
+        lines += [
+            "",
+            f"The shipped run is the one of these {len(card['variants'])} "
+            "with the highest delta_m on the test split: chosen on the "
+            "data it is scored on, its delta_m is biased upwards by that "
+            "choice (the seed spread above retrains only the shipped run).",
+        ]
     return "\n".join(lines) + "\n"

@@ -251,6 +251,13 @@ def _check_metrics(metrics, tasks, errors):
             errors.append(
                 f"metrics.variants[{i}] needs label, multi_task and delta_m"
             )
+    variants = metrics.get("variants") or []
+    shipped = [v.get("shipped") for v in variants if isinstance(v, dict)]
+    if variants and shipped.count(True) != 1:
+        errors.append(
+            "metrics.variants must mark exactly one run shipped=true; "
+            f"marked: {shipped.count(True)}"
+        )
     seeds = metrics.get("seeds")
     if seeds is not None:
         _check_seeds(seeds, metrics, errors)
