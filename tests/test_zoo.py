@@ -1,4 +1,5 @@
 import copy
+import importlib.util
 import json
 import os
 import pathlib
@@ -289,6 +290,74 @@ def test_card_marks_the_shipped_run_and_how_it_was_chosen():
         variant["shipped"] = True
     with pytest.raises(ValueError, match="exactly one run shipped=true"):
         schema.validate_config(bad, TINY)
+
+
+def test_shipped_run_chosen_on_validation_is_checked_and_said():
+    config = zoo.get_config(TINY)  # trained with a validation split
+    metrics = config["metrics"]
+    samples = metrics["validation"]["samples"]
+    assert config["dataset"]["validation"]["split"] == "validation"
+    assert samples == config["dataset"]["validation"]["num_samples"]
+    scores = [v["validation_delta_m"] for v in metrics["variants"]]
+    (shipped,) = [v for v in metrics["variants"] if v["shipped"]]
+    assert shipped["validation_delta_m"] == max(scores)
+    text = card_lib.render_markdown(card_lib.card_from_config(config))
+    assert "| variant | delta_m (validation) | delta_m (test) |" in text
+    assert f"delta_m on the validation split ({samples} samples" in text
+    assert "biased upwards" not in text
+    # the shipped run must be the validation winner
+    bad = copy.deepcopy(config)
+    for variant in bad["metrics"]["variants"]:
+        variant["shipped"] = not variant["shipped"]
+    with pytest.raises(ValueError, match="highest validation_delta_m"):
+        schema.validate_config(bad, TINY)
+    bad = copy.deepcopy(config)
+    del bad["dataset"]["validation"]
+    with pytest.raises(ValueError, match="needs dataset.validation"):
+        schema.validate_config(bad, TINY)
+    bad = copy.deepcopy(config)
+    del bad["metrics"]["variants"][0]["validation_delta_m"]
+    with pytest.raises(ValueError, match="numeric validation_delta_m"):
+        schema.validate_config(bad, TINY)
+    # without a validation split the card says the test split chose
+    old = copy.deepcopy(config)
+    del old["metrics"]["validation"], old["dataset"]["validation"]
+    for variant in old["metrics"]["variants"]:
+        del variant["validation_delta_m"]
+    schema.validate_config(old, TINY)
+    text = card_lib.render_markdown(card_lib.card_from_config(old))
+    assert "| variant | delta_m | metrics |" in text
+    assert "highest delta_m on the test split" in text
+
+
+def test_validation_split_of_a_preset_loads():
+    config = zoo.get_config(TINY)
+    kwargs = evaluation.dataset_arguments(config, "validation", sample=True)
+    assert kwargs["split"] == "validation" and kwargs["path"] == "sample"
+    ds = evaluation.load_dataset(config, "validation", sample=True)
+    assert sum(int(x.shape[0]) for x, _ in ds) == 20  # 10 % of 200 items
+    del config["dataset"]["validation"]
+    with pytest.raises(ValueError, match="Received: split='validation'"):
+        evaluation.dataset_arguments(config, "validation")
+
+
+def test_recipes_reproduce_the_shipped_configs():
+    spec = importlib.util.spec_from_file_location(
+        "train_preset", REPO / "tools" / "train_preset.py"
+    )
+    train_preset = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train_preset)
+    assert sorted(train_preset.RECIPES) == sorted(NAMES)
+    for name in NAMES:
+        recipe, config = train_preset.RECIPES[name], zoo.get_config(name)
+        assert json.loads(json.dumps(recipe["dataset"])) == config["dataset"]
+        for key in ("epochs", "batch_size"):
+            assert recipe[key] == config["training"][key], (name, key)
+        labels = [run["label"] for run in train_preset._runs(recipe)]
+        shipped = [
+            v["label"] for v in config["metrics"].get("variants", [])
+        ] or labels[:1]
+        assert set(shipped) <= set(labels), name
 
 
 def test_unknown_override_is_refused():

@@ -8,6 +8,7 @@ for.
 
 import numbers
 
+import numpy as np
 import tensorflow as tf
 
 SHUFFLE_BUFFER = 16384
@@ -160,3 +161,66 @@ def resize_nearest(label, hw):
     if label.shape.rank == 2:
         return tf.image.resize(label[..., None], hw, method="nearest")[..., 0]
     return tf.image.resize(label, hw, method="nearest")
+
+
+# The held-out validation items of a training file depend on the file's
+# length and `validation_split` only: every `seed` sees the same ones.
+HOLDOUT_SEED = 20181115
+
+
+def check_validation_split(split, validation_split):
+    """Check `validation_split` (None or a float in (0, 1)) for `split`."""
+    if validation_split is not None:
+        ok = isinstance(validation_split, numbers.Real) and not isinstance(
+            validation_split, bool
+        )
+        if not ok or not 0.0 < validation_split < 1.0:
+            raise ValueError(
+                "`validation_split` must be a fraction strictly between 0 "
+                f"and 1 (or None). Received: validation_split="
+                f"{validation_split!r}"
+            )
+        validation_split = float(validation_split)
+    if split == "validation" and validation_split is None:
+        raise ValueError(
+            "split='validation' holds out part of the training file: pass "
+            "the fraction as `validation_split` (e.g. 0.1). Received: "
+            "validation_split=None"
+        )
+    if split == "test" and validation_split is not None:
+        raise ValueError(
+            "`validation_split` holds out part of the training file; the "
+            "test split is never split. Received: split='test', "
+            f"validation_split={validation_split!r}"
+        )
+    return validation_split
+
+
+def holdout_indices(num_items, split, validation_split):
+    """Indices (sorted) of a training file's items that belong to `split`.
+
+    With `validation_split=None` every item is a training item. Otherwise a
+    fixed random `validation_split` fraction (independent of any `seed`) is
+    the validation split and the rest the training split, so the two never
+    share an item.
+    """
+    everything = np.arange(num_items)
+    if validation_split is None:
+        return everything
+    count = int(round(num_items * validation_split))
+    if not 0 < count < num_items:
+        raise ValueError(
+            f"validation_split={validation_split!r} of {num_items} items "
+            f"leaves {count} validation and {num_items - count} training "
+            "items; both need at least one."
+        )
+    order = np.random.default_rng([HOLDOUT_SEED, num_items]).permutation(
+        num_items
+    )
+    held = order[:count] if split == "validation" else order[count:]
+    return np.sort(held)
+
+
+def subset_stream(seed, split):
+    """Seeds a loader's per-split random choices (train, test, validation)."""
+    return [seed, {"train": 0, "test": 1, "validation": 2}[split]]

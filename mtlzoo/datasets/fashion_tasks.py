@@ -36,6 +36,7 @@ def fashion_tasks(
     shuffle=None,
     path=None,
     download=True,
+    validation_split=None,
 ):
     """Fashion-MNIST with four tasks: two classifications, a mask, a ratio.
 
@@ -52,8 +53,9 @@ def fashion_tasks(
       28x28 mask, in [0, 1] (how much of the frame the item covers).
 
     Args:
-        split: str. `"train"` (60,000 items) or `"test"` (10,000).
-            Defaults to `"train"`.
+        split: str. `"train"` (60,000 items), `"test"` (10,000) or
+            `"validation"` (the `validation_split` fraction of the training
+            file held out of `"train"`). Defaults to `"train"`.
         num_samples: int. Keep a seeded random subset of this many items.
             Defaults to None (all, in file order).
         size: int or `(height, width)`. Output size of images and masks.
@@ -76,6 +78,11 @@ def fashion_tasks(
             `keras.datasets` (online only).
         download: bool. Whether a `None` path may download. Defaults to
             True.
+        validation_split: float in (0, 1). Hold out this fraction of the
+            training file (a fixed random choice that does not depend on
+            `seed`) as split `"validation"`; `"train"` is then the rest.
+            Required for `"validation"`. Defaults to None (`"train"` is
+            the whole training file).
 
     Returns:
         `(dataset, tasks)`: a `tf.data.Dataset` of `(image, labels)` with
@@ -90,7 +97,8 @@ def fashion_tasks(
     >>> [t.name for t in tasks]
     ['garment', 'group', 'mask', 'ink']
     """
-    _utils.check_choice("split", split, ("train", "test"))
+    _utils.check_choice("split", split, ("train", "validation", "test"))
+    validation_split = _utils.check_validation_split(split, validation_split)
     num_samples = _utils.check_int(
         "num_samples", num_samples, minimum=1, allow_none=True
     )
@@ -111,7 +119,9 @@ def fashion_tasks(
     selected = _utils.select_tasks(all_tasks, tasks)
     names = [t.name for t in selected]
 
-    x, y = sources.load_split("fashion_mnist", split, path, download)
+    x, y = sources.load_items(
+        "fashion_mnist", split, path, download, validation_split
+    )
     if y.min(initial=0) < 0 or y.max(initial=0) > 9:
         raise ValueError(
             f"Fashion-MNIST labels must be 0..9. Received: labels in "
@@ -123,7 +133,7 @@ def fashion_tasks(
                 f"`num_samples` exceeds the {len(x)} items of split "
                 f"'{split}'. Received: num_samples={num_samples}"
             )
-        rng = np.random.default_rng([seed, split == "test"])
+        rng = np.random.default_rng(_utils.subset_stream(seed, split))
         keep = np.sort(rng.choice(len(x), num_samples, replace=False))
         x, y = x[keep], y[keep]
     mask = (x > mask_threshold).astype(np.int32)

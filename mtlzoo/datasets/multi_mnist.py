@@ -67,8 +67,10 @@ def _multi(
     batch_size,
     shuffle,
     download,
+    validation_split,
 ):
-    _utils.check_choice("split", split, ("train", "test"))
+    _utils.check_choice("split", split, ("train", "validation", "test"))
+    validation_split = _utils.check_validation_split(split, validation_split)
     num_samples = _utils.check_int(
         "num_samples", num_samples, minimum=1, allow_none=True
     )
@@ -78,20 +80,22 @@ def _multi(
     batch_size = _utils.check_batch_size(batch_size)
     shuffle = _utils.resolve_shuffle(shuffle, split)
 
-    x_left, y_left = sources.load_split(left_name, split, left_path, download)
+    x_left, y_left = sources.load_items(
+        left_name, split, left_path, download, validation_split
+    )
     same = left_name == right_name and left_path == right_path
     if same:
         x_right, y_right = x_left, y_left
     else:
-        x_right, y_right = sources.load_split(
-            right_name, split, right_path, download
+        x_right, y_right = sources.load_items(
+            right_name, split, right_path, download, validation_split
         )
     if len(x_left) < 2 or len(x_right) < 1:
         raise ValueError(
             f"Need at least 2 items to compose pairs. "
             f"Received: {len(x_left)} items for split={split!r}"
         )
-    rng = np.random.default_rng([seed, split == "test"])
+    rng = np.random.default_rng(_utils.subset_stream(seed, split))
     li, ri = _pair_indices(len(x_left), len(x_right), num_samples, same, rng)
     canvas = compose_pairs(x_left[li], x_right[ri])
     labels = {
@@ -124,12 +128,14 @@ def multi_mnist(
     shuffle=None,
     path=None,
     download=True,
+    validation_split=None,
 ):
     """MultiMNIST: two overlapped MNIST digits, tasks `left` and `right`.
 
     Args:
-        split: str. `"train"` or `"test"`; pairs are composed within the
-            split only. Defaults to `"train"`.
+        split: str. `"train"`, `"validation"` (needs `validation_split`)
+            or `"test"`; pairs are composed within the split only.
+            Defaults to `"train"`.
         num_samples: int. Number of composites. Defaults to None: one per
             item of the split (each item is the left item once); more
             reuse items with new partners.
@@ -152,6 +158,10 @@ def multi_mnist(
         download: bool. Whether a `None` path may fall back to
             `keras.datasets` (online only; 30 s socket timeout). Defaults
             to True.
+        validation_split: float in (0, 1). Hold out this fraction of the
+            training file(s) (a fixed random choice that does not depend on
+            `seed`) as split `"validation"`; `"train"` composes pairs of
+            the rest only. Defaults to None (the whole training file).
 
     Returns:
         `(dataset, tasks)`: a `tf.data.Dataset` of
@@ -185,6 +195,7 @@ def multi_mnist(
         batch_size,
         shuffle,
         download,
+        validation_split,
     )
 
 
@@ -198,12 +209,14 @@ def multi_fashion(
     shuffle=None,
     path=None,
     download=True,
+    validation_split=None,
 ):
     """MultiFashion: two overlapped Fashion-MNIST items, `left` and `right`.
 
     Args:
-        split: str. `"train"` or `"test"`; pairs are composed within the
-            split only. Defaults to `"train"`.
+        split: str. `"train"`, `"validation"` (needs `validation_split`)
+            or `"test"`; pairs are composed within the split only.
+            Defaults to `"train"`.
         num_samples: int. Number of composites. Defaults to None: one per
             item of the split (each item is the left item once); more
             reuse items with new partners.
@@ -226,6 +239,10 @@ def multi_fashion(
         download: bool. Whether a `None` path may fall back to
             `keras.datasets` (online only; 30 s socket timeout). Defaults
             to True.
+        validation_split: float in (0, 1). Hold out this fraction of the
+            training file(s) (a fixed random choice that does not depend on
+            `seed`) as split `"validation"`; `"train"` composes pairs of
+            the rest only. Defaults to None (the whole training file).
 
     Returns:
         `(dataset, tasks)`: a `tf.data.Dataset` of
@@ -257,6 +274,7 @@ def multi_fashion(
         batch_size,
         shuffle,
         download,
+        validation_split,
     )
 
 
@@ -271,6 +289,7 @@ def multi_fashion_mnist(
     fashion_path=None,
     mnist_path=None,
     download=True,
+    validation_split=None,
 ):
     """Multi-(Fashion+MNIST): a Fashion-MNIST item and an MNIST digit.
 
@@ -278,8 +297,9 @@ def multi_fashion_mnist(
     (bottom-right) one an MNIST digit, both from the same split.
 
     Args:
-        split: str. `"train"` or `"test"`; pairs are composed within the
-            split only. Defaults to `"train"`.
+        split: str. `"train"`, `"validation"` (needs `validation_split`)
+            or `"test"`; pairs are composed within the split only.
+            Defaults to `"train"`.
         num_samples: int. Number of composites. Defaults to None: one per
             item of the split (each item is the left item once); more
             reuse items with new partners.
@@ -300,6 +320,10 @@ def multi_fashion_mnist(
         download: bool. Whether a `None` path may fall back to
             `keras.datasets` (online only; 30 s socket timeout). Defaults
             to True.
+        validation_split: float in (0, 1). Hold out this fraction of the
+            training file(s) (a fixed random choice that does not depend on
+            `seed`) as split `"validation"`; `"train"` composes pairs of
+            the rest only. Defaults to None (the whole training file).
 
     Returns:
         `(dataset, tasks)`: a `tf.data.Dataset` of
@@ -331,4 +355,5 @@ def multi_fashion_mnist(
         batch_size,
         shuffle,
         download,
+        validation_split,
     )

@@ -23,6 +23,8 @@ import socket
 
 import numpy as np
 
+from mtlzoo.datasets import _utils
+
 ASSETS_DIR = pathlib.Path(__file__).resolve().parent.parent / "assets"
 SAMPLE_FILES = {
     "mnist": "mnist_sample.npz",
@@ -266,3 +268,18 @@ def load_split(name, split, path=None, download=True):
         f"Could not find {name} locally (looked in {tried}) and "
         f"download=False. {_HOW_TO[name]} Received: path=None"
     )
+
+
+def load_items(name, split, path=None, download=True, validation_split=None):
+    """`load_split` for `"train"`, `"validation"` or `"test"`.
+
+    `"validation"` is a fixed `validation_split` fraction of the training
+    file and `"train"` (with `validation_split`) the rest of it, see
+    `_utils.holdout_indices`.
+    """
+    file_split = "test" if split == "test" else "train"
+    x, y = load_split(name, file_split, path, download)
+    if validation_split is None:
+        return x, y
+    keep = _utils.holdout_indices(len(x), split, validation_split)
+    return x[keep], y[keep]

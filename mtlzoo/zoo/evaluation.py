@@ -14,7 +14,8 @@ def dataset_arguments(config, split="test", sample=False, data=None):
 
     Args:
         config: dict. A zoo config.
-        split: str. `"test"` or `"train"`. Defaults to `"test"`.
+        split: str. `"test"`, `"train"` or, for a preset trained with
+            a validation split, `"validation"`. Defaults to `"test"`.
         sample: bool. Use the real sample shipped with mtlzoo instead of
             the full data (`dataset.sample`). Defaults to False.
         data: None, str or dict. Where the full data is: one path (for a
@@ -30,9 +31,11 @@ def dataset_arguments(config, split="test", sample=False, data=None):
         DataNotFoundError: when the full data is not available.
     """
     block = config["dataset"]
-    if split not in ("train", "test"):
+    splits = [k for k in ("train", "validation", "test") if k in block]
+    if split not in splits:
         raise ValueError(
-            f"`split` must be 'train' or 'test'. Received: split={split!r}"
+            f"`split` must be one of {splits} for preset "
+            f"'{config['name']}'. Received: split={split!r}"
         )
     kwargs = dict(block[split])
     if sample:

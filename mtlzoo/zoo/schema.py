@@ -18,15 +18,20 @@ A zoo config (`zoo_configs/<name>.json`) has these blocks:
   `primary` (task -> its primary metric), `higher_is_better`,
   `delta_m` (percent, one primary metric per task), `delta_m_definition`,
   `delta_m_all_metrics` (percent, every metric), optional `variants`
-  (other multi-task runs with the same budget) and optional `seeds`
+  (other multi-task runs with the same budget), optional `validation`
+  (`samples` and the baselines' `single_task` metrics on the dataset's
+  validation split; then every variant carries its `validation_delta_m`
+  and the shipped one has the highest) and optional `seeds`
   (`run`: the shipped run's label; `runs`: per seed its `multi_task`,
   `single_task` and `delta_m`, the card's own seed first;
   `delta_m_mean`, `delta_m_std`).
 - `dataset` (dict): `name`, `loader` (a function of `mtlzoo.datasets`),
-  `train` and `test` (its keyword arguments), `paths` (data locations used
-  for training), `sample` (arguments that select the shipped sample, or
-  null), `search` (whether the loader's own search/download finds the same
-  data), `source`, `license`, optional `class_names`.
+  `train` and `test` (its keyword arguments), optional `validation`
+  (the same for the held-out split the shipped run was chosen on),
+  `paths` (data locations used for training), `sample` (arguments that
+  select the shipped sample, or null), `search` (whether the loader's own
+  search/download finds the same data), `source`, `license`, optional
+  `class_names`.
 - `license` (str): the licence of the weights.
 
 `validate_config(config)` returns the config or raises one `ValueError`
@@ -105,6 +110,7 @@ _METRICS = {
     "delta_m_definition": (str, True),
     "delta_m_all_metrics": (_NUMBER, True),
     "variants": (list, False),
+    "validation": (dict, False),
     "seeds": (dict, False),
 }
 _DATASET = {
@@ -112,6 +118,7 @@ _DATASET = {
     "loader": (str, True),
     "train": (dict, True),
     "test": (dict, True),
+    "validation": (dict, False),
     "paths": (dict, True),
     "sample": ((dict, type(None)), True),
     "search": (bool, True),
@@ -258,9 +265,40 @@ def _check_metrics(metrics, tasks, errors):
             "metrics.variants must mark exactly one run shipped=true; "
             f"marked: {shipped.count(True)}"
         )
+    if metrics.get("validation") is not None:
+        _check_validation(metrics, variants, errors)
     seeds = metrics.get("seeds")
     if seeds is not None:
         _check_seeds(seeds, metrics, errors)
+
+
+def _check_validation(metrics, variants, errors):
+    validation = metrics["validation"]
+    if not isinstance(validation, dict) or not {
+        "samples",
+        "single_task",
+    } <= set(validation):
+        errors.append("metrics.validation needs samples and single_task")
+        return
+    if not variants:
+        return
+    scores = [
+        v.get("validation_delta_m") for v in variants if isinstance(v, dict)
+    ]
+    if not all(isinstance(x, _NUMBER) for x in scores):
+        errors.append(
+            "with metrics.validation every variant needs a numeric "
+            "validation_delta_m"
+        )
+        return
+    best = max(scores)
+    for v in variants:
+        if v.get("shipped") and v["validation_delta_m"] != best:
+            errors.append(
+                "the shipped variant must have the highest "
+                f"validation_delta_m ({best}); {v.get('label')!r} has "
+                f"{v['validation_delta_m']}"
+            )
 
 
 def _check_seeds(seeds, metrics, errors):
@@ -361,7 +399,17 @@ def validate_config(config, name=None):
     metrics = config.get("metrics")
     if _check_block(metrics, _METRICS, "metrics", errors):
         _check_metrics(metrics, tasks, errors)
-    _check_block(config.get("dataset"), _DATASET, "dataset", errors)
+    dataset = config.get("dataset")
+    if _check_block(dataset, _DATASET, "dataset", errors) and isinstance(
+        metrics, dict
+    ):
+        if metrics.get("validation") is not None and not dataset.get(
+            "validation"
+        ):
+            errors.append(
+                "metrics.validation needs dataset.validation (the split it "
+                "was measured on)"
+            )
     if errors:
         raise ValueError(
             f"Invalid zoo config ({len(errors)} problem(s)): "
