@@ -291,7 +291,7 @@ def test_multi_fashion_mnist_and_samples():
 @pytest.mark.parametrize(
     "kwargs, name",
     [
-        ({"split": "validation"}, "split"),
+        ({"split": "val"}, "split"),
         ({"num_samples": 0}, "num_samples"),
         ({"size": 4}, "size"),
         ({"size": (32,)}, "size"),
