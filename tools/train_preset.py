@@ -415,6 +415,7 @@ RECIPES = {
             12000,
             f"{FASHION_SOURCE}; {MNIST_SOURCE}",
             f"Fashion-MNIST: {FASHION_LICENSE}; MNIST: {MNIST_LICENSE}",
+            validation=2000,
         ),
         "backbone": "lenet",
         "input_shape": (36, 36, 1),
