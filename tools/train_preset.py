@@ -332,7 +332,7 @@ RECIPES = {
             "small native ResNet shared up to P5 with one skip-connected "
             "decoder per task."
         ),
-        "dataset": _shapes_dataset(32, 2048),
+        "dataset": _shapes_dataset(32, 2048, validation=512),
         "backbone": "resnet_small",
         "input_shape": (32, 32, 3),
         "tasks": [
