@@ -307,6 +307,7 @@ RECIPES = {
             6000,
             FASHION_SOURCE,
             FASHION_LICENSE,
+            validation=2000,
         ),
         "backbone": "resnet_small",
         "input_shape": (36, 36, 1),
