@@ -369,7 +369,7 @@ RECIPES = {
             "mtlzoo), images upscaled to 32x32 RGB, all tasks sharing the "
             "trunk up to P5. The default preset of `mtlzoo demo`."
         ),
-        "dataset": _fashion_dataset(32, 3, 3000),
+        "dataset": _fashion_dataset(32, 3, 3000, validation=2000),
         "backbone": "mobilenet_v2",
         "backbone_weights": "imagenet",
         "input_shape": (32, 32, 3),
