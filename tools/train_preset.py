@@ -444,8 +444,8 @@ RECIPES = {
         # +0.45 / +0.13 %; MTAN (equal) -1.60 / -1.51 / -1.36 %.
         "variants": [
             {
+                **NASH_REP,
                 "label": "Nash-MTL (representation gradients), shared up to P5",
-                **{k: v for k, v in NASH_REP.items() if k != "label"},
             },
             {"label": "equal weighting", "weighting": "equal"},
             {
@@ -602,19 +602,22 @@ def _delta(mtl, stl, primary):
 
 
 def _setup(name):
-    """`(recipe, n_train, steps, test_ds, validation_ds or None)`."""
+    """`(recipe, n_train, steps, test_ds)` of a preset."""
     recipe = RECIPES[name]
     n_train = recipe["dataset"]["train"].get("num_samples")
     n_train = n_train or _count(_train_dataset(recipe))
     steps = recipe["epochs"] * -(-n_train // recipe["batch_size"])
     config_stub = {"name": name, "dataset": recipe["dataset"]}
     test_ds = evaluation.load_dataset(config_stub, "test", batch_size=256)
-    val_ds = None
-    if "validation" in recipe["dataset"]:
-        val_ds = evaluation.load_dataset(
-            config_stub, "validation", batch_size=256
-        )
-    return recipe, n_train, steps, test_ds, val_ds
+    return recipe, n_train, steps, test_ds
+
+
+def _validation_dataset(name, recipe):
+    """The recipe's validation split (batched), or None without one."""
+    if "validation" not in recipe["dataset"]:
+        return None
+    config_stub = {"name": name, "dataset": recipe["dataset"]}
+    return evaluation.load_dataset(config_stub, "validation", batch_size=256)
 
 
 def _runs(recipe):
@@ -677,7 +680,8 @@ def _baselines(recipe, name, steps, test_ds, val_ds=None):
 
 def train(name, reuse_baselines=False):
     wall = time.time()
-    recipe, n_train, steps, test_ds, val_ds = _setup(name)
+    recipe, n_train, steps, test_ds = _setup(name)
+    val_ds = _validation_dataset(name, recipe)
     tasks = recipe["tasks"]
     names = [t.name for t in tasks]
     primary = {t.name: t.primary_metric for t in tasks}
@@ -840,7 +844,7 @@ def seed_check(name, seeds):
     `seeds`) is written to `metrics.seeds` of the config and its card; the
     shipped weights do not change.
     """
-    recipe, _, steps, test_ds, _ = _setup(name)
+    recipe, _, steps, test_ds = _setup(name)
     path = REPO / "zoo_configs" / f"{name}.json"
     config = json.loads(path.read_text())
     metrics = config["metrics"]

@@ -199,14 +199,10 @@ def check_validation_split(split, validation_split):
 def holdout_indices(num_items, split, validation_split):
     """Indices (sorted) of a training file's items that belong to `split`.
 
-    With `validation_split=None` every item is a training item. Otherwise a
-    fixed random `validation_split` fraction (independent of any `seed`) is
-    the validation split and the rest the training split, so the two never
-    share an item.
+    A fixed random `validation_split` fraction (independent of any `seed`)
+    is the validation split and the rest the training split, so the two
+    never share an item.
     """
-    everything = np.arange(num_items)
-    if validation_split is None:
-        return everything
     count = int(round(num_items * validation_split))
     if not 0 < count < num_items:
         raise ValueError(
