@@ -53,5 +53,5 @@ setup(
         "dev": ["ruff>=0.6"],
         "docs": ["mkdocs>=1.6,<2"],
     },
-    entry_points={"console_scripts": ["mtlzoo=mtlzoo.cli:main"]},
+    entry_points={"console_scripts": ["mtlzoo=mtlzoo.app.cli:main"]},
 )

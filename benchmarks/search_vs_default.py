@@ -40,6 +40,7 @@ import numpy as np  # noqa: E402
 import mtlzoo  # noqa: E402
 from mtlzoo import datasets  # noqa: E402
 from mtlzoo import tuning  # noqa: E402
+from mtlzoo.app import plots  # noqa: E402
 from mtlzoo.metrics import delta_m  # noqa: E402
 
 
@@ -246,7 +247,7 @@ def main():
         model, train.repeat(), steps=args.affinity_steps, lr=0.01
     )
     groups = tuning.suggest_groups((affinity, names), 2)
-    png = tuning.plot_affinity(
+    png = plots.plot_affinity(
         affinity, names, os.path.join(args.out, "affinity.png")
     )
     print(

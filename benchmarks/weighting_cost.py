@@ -38,25 +38,37 @@ GRADIENT = [
     "nash_mtl",
     "aligned_mtl",
 ]
-KIND_CYCLE = ["classification", "regression", "segmentation"]
+# Task kinds cycled over: (kind, Task arguments, plain-Keras loss and
+# metrics of the hand-written baseline).
+KIND_CYCLE = [
+    (
+        "classification",
+        {"num_classes": 10, "head": {"units": 64}},
+        "sparse_categorical_crossentropy",
+        ["accuracy"],
+    ),
+    ("regression", {"head": {"units": 64}}, "mse", None),
+    (
+        "segmentation",
+        {"num_classes": 3, "head": {"width": 16}},
+        "sparse_categorical_crossentropy",
+        ["accuracy"],
+    ),
+]
 
 
 def make_tasks(count):
-    tasks = []
+    """`count` tasks cycling over `KIND_CYCLE`, with their plain-Keras
+    losses and metrics: `(tasks, losses, metrics)`."""
+    tasks, losses, metrics = [], {}, {}
     for i in range(count):
-        kind = KIND_CYCLE[i % len(KIND_CYCLE)]
-        name = f"{kind[:3]}{i}"
-        if kind == "classification":
-            tasks.append(
-                mtlzoo.Task(name, kind, num_classes=10, head={"units": 64})
-            )
-        elif kind == "regression":
-            tasks.append(mtlzoo.Task(name, kind, head={"units": 64}))
-        else:
-            tasks.append(
-                mtlzoo.Task(name, kind, num_classes=3, head={"width": 16})
-            )
-    return tasks
+        kind, kwargs, loss, metric = KIND_CYCLE[i % len(KIND_CYCLE)]
+        task = mtlzoo.Task(f"{kind[:3]}{i}", kind, **kwargs)
+        tasks.append(task)
+        losses[task.name] = loss
+        if metric:
+            metrics[task.name] = metric
+    return tasks, losses, metrics
 
 
 class StepTimer(keras.callbacks.Callback):
@@ -83,7 +95,7 @@ def _fit_epoch(model, x, y, batch):
 
 
 def run(args, count):
-    tasks = make_tasks(count)
+    tasks, losses, metrics = make_tasks(count)
     shape = (args.size, args.size, 3)
     n = args.batch * args.steps
     x = testing.random_images(shape, n)
@@ -97,13 +109,6 @@ def run(args, count):
     # Plain Keras on the same graph.
     model = build()
     plain = keras.Model(model.inputs, model.outputs_dict())
-    losses, metrics = {}, {}
-    for task in tasks:
-        if task.kind == "regression":
-            losses[task.name] = "mse"
-        else:
-            losses[task.name] = "sparse_categorical_crossentropy"
-            metrics[task.name] = ["accuracy"]
     plain.compile(optimizer="adam", loss=losses, metrics=metrics)
     models[("plain Keras", False)] = plain
     configs = [(m, False) for m in LOSS_LEVEL]

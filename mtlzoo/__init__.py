@@ -1,103 +1,96 @@
-"""mtlzoo: multi-task learning models for Keras 3."""
+"""mtlzoo: multi-task learning models for Keras 3.
 
+The public names below are imported on first use (PEP 562), so the
+command line (`mtlzoo --help`, `list`, `info`) answers without importing
+TensorFlow. A program that does `import mtlzoo` still gets the library
+imported at once, which registers every Keras class of mtlzoo, so that
+`import mtlzoo; keras.saving.load_model("model.keras")` works; only the
+command line (the `mtlzoo` script, `python -m mtlzoo`) or
+`MTLZOO_LAZY_IMPORT=1` keeps the import lazy.
+"""
+
+import importlib
 import os
+import sys
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 
-from mtlzoo import architectures  # noqa: E402
-from mtlzoo import backbones  # noqa: E402
-from mtlzoo import callbacks  # noqa: E402
-from mtlzoo import datasets  # noqa: E402
-from mtlzoo import heads  # noqa: E402
-from mtlzoo import metrics  # noqa: E402
-from mtlzoo import weighting  # noqa: E402
-from mtlzoo import zoo  # noqa: E402
-from mtlzoo.model import MultiTaskModel  # noqa: E402
-from mtlzoo.tasks import Task  # noqa: E402
-from mtlzoo.zoo import list_models  # noqa: E402
-from mtlzoo.zoo import load  # noqa: E402
-
 __version__ = "0.1.0"
 
-# Imported on first use: they pull in keras-tuner / matplotlib.
-_LAZY = ("export", "plots", "tuning")
+# Public name -> (module, attribute); attribute None: the module itself.
+_PUBLIC = {
+    "MultiTaskModel": ("mtlzoo.model", "MultiTaskModel"),
+    "Task": ("mtlzoo.tasks", "Task"),
+    "architectures": ("mtlzoo.architectures", None),
+    "backbones": ("mtlzoo.backbones", None),
+    "build": ("mtlzoo.model", "build"),
+    "callbacks": ("mtlzoo.callbacks", None),
+    "datasets": ("mtlzoo.datasets", None),
+    "export": ("mtlzoo.export", None),
+    "heads": ("mtlzoo.heads", None),
+    "list_models": ("mtlzoo.zoo", "list_models"),
+    "load": ("mtlzoo.zoo", "load"),
+    "metrics": ("mtlzoo.metrics", None),
+    "tuning": ("mtlzoo.tuning", None),
+    "weighting": ("mtlzoo.weighting", None),
+    "zoo": ("mtlzoo.zoo", None),
+}
+# Imported on first use even by `import mtlzoo`: they pull in keras-tuner
+# and the TFLite converter, and register no class a `.keras` file needs.
+_ON_FIRST_USE = ("export", "tuning")
+# The command line; `python -m mtlzoo.app.cli` too.
+_COMMAND_MODULES = ("mtlzoo", "mtlzoo.__main__", "mtlzoo.app.cli")
+
+__all__ = sorted(_PUBLIC)
 
 
 def __getattr__(name):
-    if name in _LAZY:
-        import importlib
-
-        return importlib.import_module(f"mtlzoo.{name}")
-    raise AttributeError(f"module 'mtlzoo' has no attribute {name!r}")
-
-
-def build(
-    backbone,
-    tasks,
-    input_shape,
-    weights=None,
-    branch_points=None,
-    heads=None,
-    architecture="hard_sharing",
-    preprocessing=None,
-    name="multi_task_model",
-    **options,
-):
-    """Build a multi-task model: a backbone, a sharing scheme, one head each.
-
-    Args:
-        backbone: str. A name from `mtlzoo.backbones.list_backbones()`.
-        tasks: list of `mtlzoo.Task`.
-        input_shape: tuple `(height, width, channels)`; images are raw
-            pixel values 0..255.
-        weights: None, `"imagenet"` or a path to backbone weights.
-        branch_points: dict. Task or tuple of tasks -> level `"P0"`..`"P5"`
-            where it leaves the shared trunk (hard sharing).
-        heads: dict. Task name -> head options.
-        architecture: str. Sharing scheme. Defaults to `"hard_sharing"`.
-        preprocessing: str. Overrides the backbone's input preprocessing.
-        name: str. Model name.
-        **options: options of the architecture.
-
-    Returns:
-        A `MultiTaskModel` whose outputs are a dict keyed by task name.
-
-    Example:
-
-    >>> tasks = [mtlzoo.Task("digit", "classification", num_classes=10),
-    ...          mtlzoo.Task("mask", "segmentation", num_classes=2)]
-    >>> model = mtlzoo.build("tiny", tasks, input_shape=(32, 32, 1),
-    ...                      branch_points={"mask": "P3"})
-    """
-    return MultiTaskModel(
-        backbone,
-        tasks,
-        input_shape,
-        weights=weights,
-        architecture=architecture,
-        branch_points=branch_points,
-        heads=heads,
-        preprocessing=preprocessing,
-        architecture_options=options or None,
-        name=name,
-    )
+    if name not in _PUBLIC:
+        raise AttributeError(f"module 'mtlzoo' has no attribute {name!r}")
+    module_name, attribute = _PUBLIC[name]
+    value = importlib.import_module(module_name)
+    if attribute is not None:
+        value = getattr(value, attribute)
+    globals()[name] = value
+    return value
 
 
-__all__ = [
-    "MultiTaskModel",
-    "architectures",
-    "callbacks",
-    "datasets",
-    "Task",
-    "backbones",
-    "build",
-    "export",
-    "heads",
-    "list_models",
-    "load",
-    "metrics",
-    "plots",
-    "tuning",
-    "weighting",
-    "zoo",
-]
+def __dir__():
+    return sorted(set(globals()) | set(__all__))
+
+
+def _run_module():
+    """The module `python -m MODULE` runs, or None."""
+    args = list(getattr(sys, "orig_argv", None) or [])[1:]
+    while args:
+        arg = args.pop(0)
+        if arg == "-m":
+            return args[0] if args else None
+        if arg in ("-X", "-W", "--check-hash-based-pycs"):
+            args = args[1:]  # the option's value
+        elif arg.startswith("-m"):
+            return arg[2:]
+        elif arg in ("-c", "-") or not arg.startswith("-"):
+            return None  # code, stdin or a script: no -m
+    return None
+
+
+def _is_command_line():
+    """Whether this process is the `mtlzoo` command line (lazy imports)."""
+    if os.environ.get("MTLZOO_LAZY_IMPORT") == "1":
+        return True
+    argv = getattr(sys, "argv", None) or [""]
+    script = os.path.basename(str(argv[0])).lower()
+    for suffix in (".exe", "-script.pyw", "-script.py"):
+        script = script.removesuffix(suffix)
+    if script == "mtlzoo":
+        return True
+    # `python -m mtlzoo`: runpy imports the package while argv[0] is "-m".
+    return argv[0] == "-m" and _run_module() in _COMMAND_MODULES
+
+
+if not _is_command_line():
+    for _name in __all__:
+        if _name not in _ON_FIRST_USE:
+            __getattr__(_name)
+    del _name

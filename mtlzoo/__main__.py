@@ -2,7 +2,7 @@
 
 import sys
 
-from mtlzoo.cli import main
+from mtlzoo.app.cli import main
 
 if __name__ == "__main__":
     sys.exit(main())

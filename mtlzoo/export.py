@@ -27,12 +27,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from mtlzoo.tasks import get_kind
+from mtlzoo.tasks import list_kinds
+
 FORMATS = ("savedmodel", "tflite")
 QUANTIZATIONS = (None, "float16", "int8")
 # Targets for int8 TFLite (reported, not enforced).
 INT8_MIN_SIZE_RATIO = 3.5
 INT8_MAX_ACCURACY_DROP = 1.0
-_CLASS_KINDS = ("classification", "box")
 
 
 def export(
@@ -177,10 +179,10 @@ def export(
     got, sig_names = runner(x)
     mapping = _map_outputs(sig_names, list(expected))
     got = {mapping[k]: v for k, v in got.items()}
-    kinds = {t.name: t.kind for t in getattr(model, "tasks", [])}
+    by_name = {t.name: t for t in getattr(model, "tasks", [])}
     tasks = {
         name: compare(
-            kinds.get(name),
+            by_name.get(name),
             expected[name],
             got[name],
             None if labels is None else labels.get(name),
@@ -306,7 +308,9 @@ def compare(kind, expected, got, labels=None):
     """Agreement numbers of one output: exported vs Keras (and vs labels).
 
     Args:
-        kind: str or None. The task kind (None: compare values only).
+        kind: a `mtlzoo.Task`, a task kind class or name, or None (compare
+            values only). The kind adds its own numbers
+            (`Task.check_export`).
         expected: array. Keras outputs.
         got: array. Exported-model outputs, same shape.
         labels: optional array of the task's labels.
@@ -327,34 +331,10 @@ def compare(kind, expected, got, labels=None):
         "max_abs_error": float(diff.max()) if diff.size else 0.0,
         "mean_abs_error": float(diff.mean()) if diff.size else 0.0,
     }
-    if kind in ("classification", "segmentation", "box"):
-        e = expected[..., 4:] if kind == "box" else expected
-        g = got[..., 4:] if kind == "box" else got
-        key = "class_agreement" if kind == "segmentation" else "top1_agreement"
-        pe, pg = np.argmax(e, -1), np.argmax(g, -1)
-        out[key] = float(np.mean(pe == pg))
-        if labels is not None and kind != "box":
-            y = np.asarray(labels).reshape(pe.shape)
-            present = y >= 0
-            if present.any():
-                acc_k = float(np.mean(pe[present] == y[present]))
-                acc_g = float(np.mean(pg[present] == y[present]))
-                out["accuracy_keras"] = acc_k
-                out["accuracy_export"] = acc_g
-                out["accuracy_drop"] = 100.0 * (acc_k - acc_g)
-    elif kind == "multilabel":
-        out["label_agreement"] = float(np.mean((expected > 0.5) == (got > 0.5)))
-    elif kind in ("regression", "depth", "normals") and labels is not None:
-        y = np.asarray(labels, dtype="float64").reshape(expected.shape)
-        if kind == "normals":
-            out["label_error_keras"] = _mean_angle(expected, y)
-            out["label_error_export"] = _mean_angle(got, y)
-        else:
-            ok = np.isfinite(y)
-            if ok.any():
-                err_k = np.abs(expected - y)[ok].mean()
-                out["label_error_keras"] = float(err_k)
-                out["label_error_export"] = float(np.abs(got - y)[ok].mean())
+    if isinstance(kind, str):
+        kind = get_kind(kind) if kind in list_kinds() else None
+    if kind is not None:
+        out.update(kind.check_export(expected, got, labels))
     return out
 
 
@@ -528,13 +508,3 @@ def _latency(runner, x, repeats=10):
         runner(x)
         times.append(time.perf_counter() - start)
     return float(1000.0 * np.median(times))
-
-
-def _mean_angle(a, b):
-    dot = np.sum(a * b, -1)
-    norm = np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1)
-    ok = np.isfinite(dot) & (norm > 0)
-    if not ok.any():
-        return float("nan")
-    cos = np.clip(dot[ok] / norm[ok], -1.0, 1.0)
-    return float(np.degrees(np.arccos(cos)).mean())

@@ -13,6 +13,9 @@ from mtlzoo.tasks import validate_tasks
 def random_labels(tasks, input_shape, batch_size, seed=0, missing=0.0):
     """Random labels of the right shape/dtype per task.
 
+    Each task's kind draws its labels (`Task.random_labels`); missing ones
+    hold the kind's `missing_label` (-1 or NaN).
+
     Args:
         tasks: list of `mtlzoo.Task`.
         input_shape: tuple. Per-sample image shape.
@@ -22,34 +25,13 @@ def random_labels(tasks, input_shape, batch_size, seed=0, missing=0.0):
     """
     rng = np.random.default_rng(seed)
     out = {}
-    h, w = input_shape[0], input_shape[1]
     for task in validate_tasks(tasks):
         n = batch_size
-        if task.kind == "classification":
-            y = rng.integers(0, task.num_classes, (n,)).astype("int32")
-        elif task.kind == "multilabel":
-            y = rng.integers(0, 2, (n, task.num_classes)).astype("float32")
-        elif task.kind == "regression":
-            y = rng.normal(size=(n, task.units)).astype("float32")
-        elif task.kind == "segmentation":
-            y = rng.integers(0, task.num_classes, (n, h, w)).astype("int32")
-        elif task.kind == "depth":
-            y = rng.uniform(0.5, 2.0, (n, h, w, 1)).astype("float32")
-        elif task.kind == "normals":
-            y = rng.normal(size=(n, h, w, 3)).astype("float32")
-            y /= np.linalg.norm(y, axis=-1, keepdims=True)
-        else:
-            lo = rng.uniform(0, 0.5, (n, 2))
-            hi = lo + rng.uniform(0.1, 0.5, (n, 2))
-            cls = rng.integers(0, task.num_classes, (n, 1))
-            y = np.concatenate([lo, hi, cls], 1).astype("float32")
+        y = task.random_labels(rng, input_shape, n)
         drop = rng.uniform(size=n) < missing
         if drop.any():
             y = y.copy()
-            if task.kind in ("classification", "segmentation"):
-                y[drop] = -1
-            else:
-                y[drop] = np.nan
+            y[drop] = task.missing_label
         out[task.name] = y
     return out
 

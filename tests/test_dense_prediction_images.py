@@ -8,6 +8,7 @@ from PIL import Image
 
 import mtlzoo
 from mtlzoo import testing
+from mtlzoo.tasks.segmentation import PALETTE
 
 SHAPE = (32, 32, 3)
 TASKS = [
@@ -59,10 +60,10 @@ def test_writes_dense_images(tmp_path):
     assert len(pngs) == 2 and pngs[0].size == (32, 32)
     # segmentation colours come from the palette
     colours = {tuple(c) for c in np.asarray(pngs[0]).reshape(-1, 3)}
-    assert colours <= {tuple(c) for c in mtlzoo.plots.PALETTE}
+    assert colours <= {tuple(c) for c in PALETTE}
     # labels are coloured like predictions
     label = np.asarray(images["dense/seg/label"][0][1][0])
-    expected = mtlzoo.plots.dense_to_rgb("segmentation", y["seg"][:1])[0]
+    expected = TASKS[1].colorize(y["seg"][:1])[0]
     np.testing.assert_array_equal(label, expected)
 
 

@@ -41,6 +41,22 @@ def test_concepts_validation_split_block_runs():
     assert int(namespace["val"].cardinality()) == 1
 
 
+def test_howto_task_kind_block_runs():
+    import mtlzoo
+
+    (block,) = python_blocks(REPO / "docs" / "howto" / "task_kind.md")
+    namespace = {}
+    try:
+        code = compile(block, "docs/howto/task_kind.md", "exec")
+        exec(code, namespace)
+    finally:
+        mtlzoo.tasks.unregister_kind("count")
+    assert "count" not in mtlzoo.tasks.list_kinds()
+    task = namespace["tasks"][0]
+    assert task.kind == "count" and task.output_activation == "softplus"
+    assert namespace["logs"]["objects_loss"] >= 0.0
+
+
 def test_mkdocs_build_strict(tmp_path):
     pytest.importorskip("mkdocs")
     site = tmp_path / "site"

@@ -4,20 +4,16 @@ import json
 import os
 import pathlib
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
 import mtlzoo
-from mtlzoo import cli
 from mtlzoo import testing
 from mtlzoo import zoo
 from mtlzoo.model import MultiTaskModel
 from mtlzoo.zoo import card as card_lib
-from mtlzoo.zoo import demo
 from mtlzoo.zoo import evaluation
 from mtlzoo.zoo import registry
 from mtlzoo.zoo import schema
@@ -36,28 +32,6 @@ def _size_marks(name):
 
 
 BY_SIZE = [pytest.param(n, marks=_size_marks(n), id=n) for n in NAMES]
-
-
-def _subprocess(*args, cwd=None):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    return subprocess.run(
-        [sys.executable, "-m", "mtlzoo", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        env=env,
-        timeout=300,
-    )
-
-
-def _stderr_lines(stderr):
-    """stderr without TensorFlow's import-time log lines."""
-    noise = ("WARNING: All log messages", "I0000", "To enable the following")
-    return [
-        line
-        for line in stderr.splitlines()
-        if line.strip() and not line.startswith(noise)
-    ]
 
 
 # ----------------------------------------------------------------------
@@ -437,7 +411,7 @@ def test_fine_tune_a_new_task():
 
 
 # ----------------------------------------------------------------------
-# evaluation, demo, command line
+# evaluation (the demo and the command line: tests/app/)
 def test_evaluate_on_shipped_sample():
     result = zoo.evaluate(TINY, sample=True)
     assert result["num_samples"] == 200
@@ -455,65 +429,3 @@ def test_missing_full_data_says_so():
     assert kwargs["path"] == "sample"
     with pytest.raises(evaluation.DataNotFoundError, match="not found"):
         evaluation.dataset_arguments(config, data="/nonexistent/elsewhere")
-
-
-def test_demo_writes_png(tmp_path, capsys):
-    out = tmp_path / "demo.png"
-    result = demo.run_demo(TINY, out=out, num_images=3)
-    data = out.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 1000
-    assert result["num_samples"] == 200
-    printed = capsys.readouterr().out
-    assert "garment_accuracy" in printed and "#2:" in printed
-
-
-def test_cli_in_process(capsys):
-    assert cli.main(["list", "--names"]) == 0
-    assert TINY in capsys.readouterr().out.split()
-    assert cli.main(["info", TINY, "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["name"] == TINY
-    assert cli.main(["eval", TINY, "--sample"]) == 0
-    assert "garment_accuracy" in capsys.readouterr().out
-    assert cli.main(["info", "no_such_model"]) == 1
-    err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "Valid names" in err[0]
-    assert cli.main(["eval", TINY, "--sample", "--data", "/x"]) == 1
-    assert "exclude each other" in capsys.readouterr().err
-    assert cli.main(["nope"]) == 2
-    assert len(capsys.readouterr().err.strip().splitlines()) == 1
-    for command in ("list", "info", "demo", "eval"):
-        assert cli.main([command, "--help"]) == 0
-        assert "usage: mtlzoo" in capsys.readouterr().out
-
-
-def test_cli_subprocess_list_and_info():
-    result = _subprocess("list")
-    assert result.returncode == 0, result.stderr
-    assert TINY in result.stdout
-    result = _subprocess("info", "no_such_model")
-    assert result.returncode == 1
-    (line,) = _stderr_lines(result.stderr)
-    assert line.startswith("mtlzoo info: error: Unknown preset")
-
-
-def test_cli_subprocess_demo(tmp_path):
-    result = _subprocess(
-        "demo",
-        "--name",
-        TINY,
-        "--out",
-        "d.png",
-        "--num-images",
-        "2",
-        cwd=tmp_path,
-    )
-    assert result.returncode == 0, result.stderr
-    assert (tmp_path / "d.png").stat().st_size > 1000
-    assert "Wrote d.png" in result.stdout
-
-
-@pytest.mark.large
-def test_default_demo(tmp_path):
-    result = demo.run_demo(out=tmp_path / "demo.png", verbose=False)
-    assert result["name"] == demo.DEFAULT_PRESET
-    assert result["seconds"] < 60

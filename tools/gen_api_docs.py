@@ -36,8 +36,11 @@ PAGES = {
     "zoo": ("Model zoo", ["mtlzoo.zoo"]),
     "tuning": ("Tuning", ["mtlzoo.tuning"]),
     "export": ("Export", ["mtlzoo.export"]),
-    "plots": ("Plots", ["mtlzoo.plots"]),
-    "train_config": ("Training from a config", ["mtlzoo.train_config"]),
+    "plots": ("Plots", ["mtlzoo.app.plots"]),
+    "train_config": (
+        "Training from a config",
+        ["mtlzoo.app.train_config"],
+    ),
 }
 SECTIONS = ("Args", "Arguments", "Returns", "Raises", "Example", "Examples")
 SECTIONS += ("Reference", "References", "Call arguments", "Note", "Tasks")

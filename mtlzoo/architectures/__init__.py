@@ -1,6 +1,7 @@
 """How parameters are shared between tasks, one architecture per file.
 
-Contract: an architecture is a function registered in `_REGISTRY`
+Contract: an architecture is a function registered under its module's file
+name (`@ARCHITECTURES.register("mtan")` in `mtan.py`)
 
     build(image, stages, tasks, input_shape, heads, **options)
         -> (outputs, shared, branch_points)
@@ -18,37 +19,40 @@ Regularisers (e.g. soft-sharing couplings) are added with a layer's
 `add_loss`; the model adds them to the loss and logs `regularization_loss`.
 """
 
-from mtlzoo.architectures import cross_stitch
-from mtlzoo.architectures import hard_sharing
-from mtlzoo.architectures import mmoe
-from mtlzoo.architectures import mtan
-from mtlzoo.architectures import pad_net
-from mtlzoo.architectures import soft_sharing
-from mtlzoo.architectures import task_norm
-
-_REGISTRY = {
-    "hard_sharing": hard_sharing.build,
-    "soft_sharing": soft_sharing.build,
-    "cross_stitch": cross_stitch.build,
-    "mtan": mtan.build,
-    "mmoe": mmoe.build_mmoe,
-    "cgc": mmoe.build_cgc,
-    "ple": mmoe.build_ple,
-    "pad_net": pad_net.build,
-    "task_specific_norm": task_norm.build,
-}
+from mtlzoo.architectures import cgc  # noqa: F401
+from mtlzoo.architectures import cross_stitch  # noqa: F401
+from mtlzoo.architectures import hard_sharing  # noqa: F401
+from mtlzoo.architectures import mmoe  # noqa: F401
+from mtlzoo.architectures import mtan  # noqa: F401
+from mtlzoo.architectures import pad_net  # noqa: F401
+from mtlzoo.architectures import ple  # noqa: F401
+from mtlzoo.architectures import soft_sharing  # noqa: F401
+from mtlzoo.architectures import task_specific_norm  # noqa: F401
+from mtlzoo.architectures._catalog import ARCHITECTURES
+from mtlzoo.architectures._experts import ExpertGate
+from mtlzoo.architectures._experts import Experts
+from mtlzoo.architectures._experts import gated_experts
 
 
 def list_architectures():
     """Names accepted by `mtlzoo.build(..., architecture=...)`."""
-    return sorted(_REGISTRY)
+    return ARCHITECTURES.names()
 
 
 def get(name):
     """The builder function of an architecture."""
-    if name not in _REGISTRY:
+    if not isinstance(name, str) or name not in ARCHITECTURES:
         raise ValueError(
             f"Unknown architecture. Expected one of {list_architectures()}. "
             f"Received: architecture={name!r}"
         )
-    return _REGISTRY[name]
+    return ARCHITECTURES.get(name)
+
+
+__all__ = [
+    "ExpertGate",
+    "Experts",
+    "gated_experts",
+    "get",
+    "list_architectures",
+]

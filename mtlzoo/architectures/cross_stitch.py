@@ -5,6 +5,7 @@ import numpy as np
 from keras import ops
 
 from mtlzoo.architectures import _common
+from mtlzoo.architectures._catalog import ARCHITECTURES
 
 NAME = "cross_stitch"
 OPTIONS = ("levels", "self_weight", "per_channel")
@@ -96,6 +97,7 @@ class CrossStitchUnit(keras.layers.Layer):
         return config
 
 
+@ARCHITECTURES.register("cross_stitch")
 def build(image, stages, tasks, input_shape, heads, **options):
     """Per-task backbone columns with cross-stitch units between them.
 

@@ -1,5 +1,7 @@
 """Hard parameter sharing as a branch tree over backbone stages."""
 
+from mtlzoo.architectures._catalog import ARCHITECTURES
+from mtlzoo.backbones.stage_names import stage_name
 from mtlzoo.tasks import Task
 
 ALL_LEVELS = ("P0", "P1", "P2", "P3", "P4", "P5")
@@ -122,6 +124,7 @@ def owner(members, level, tree, levels):
     return best
 
 
+@ARCHITECTURES.register("hard_sharing")
 def build(
     image, stages, tasks, input_shape, heads, branch_points=None, **unknown
 ):
@@ -159,7 +162,7 @@ def build(
         if not branch:
             model = stages.stages[level]
         else:
-            name = f"{'_'.join(branch)}_{level}"
+            name = stage_name(branch, level)
             if name in stage_models:
                 raise ValueError(f"Branch stage name clash: {name}")
             model = stages.copy_stage(level, name)

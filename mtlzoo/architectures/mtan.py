@@ -3,6 +3,7 @@
 from keras import layers
 
 from mtlzoo.architectures import _common
+from mtlzoo.architectures._catalog import ARCHITECTURES
 
 NAME = "mtan"
 OPTIONS = ("levels",)
@@ -23,6 +24,7 @@ def _attention(task, level, shared, previous, channels):
     return layers.Multiply(name=f"{prefix}_attended")([mask, shared])
 
 
+@ARCHITECTURES.register("mtan")
 def build(image, stages, tasks, input_shape, heads, **options):
     """Shared backbone with a soft attention module per task and level.
 

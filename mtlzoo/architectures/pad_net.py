@@ -5,14 +5,10 @@ from keras import layers
 from keras import ops
 
 from mtlzoo.architectures import _common
+from mtlzoo.architectures._catalog import ARCHITECTURES
 
 NAME = "pad_net"
 OPTIONS = ("level", "width")
-_AUX_ACTIVATION = {
-    "classification": "softmax",
-    "segmentation": "softmax",
-    "multilabel": "sigmoid",
-}
 
 
 @keras.saving.register_keras_serializable(package="mtlzoo")
@@ -103,6 +99,7 @@ def _conv_block(x, width, prefix):
     return layers.ReLU(name=f"{prefix}_relu")(x)
 
 
+@ARCHITECTURES.register("pad_net")
 def build(image, stages, tasks, input_shape, heads, **options):
     """Intermediate predictions per task, distilled into the final ones.
 
@@ -150,7 +147,7 @@ def build(image, stages, tasks, input_shape, heads, **options):
         aux = layers.Conv2D(
             channels,
             1,
-            activation=_AUX_ACTIVATION.get(task.kind),
+            activation=task.output_activation,
             name=f"{n}_{NAME}_aux",
         )(x)
         x = layers.Concatenate(name=f"{n}_{NAME}_concat")([x, aux])

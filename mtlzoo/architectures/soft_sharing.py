@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from mtlzoo.architectures import _common
+from mtlzoo.architectures._catalog import ARCHITECTURES
 
 NAME = "soft_sharing"
 OPTIONS = ("coupling", "levels")
@@ -91,6 +92,7 @@ class SoftSharingCoupling(keras.layers.Layer):
         return config
 
 
+@ARCHITECTURES.register("soft_sharing")
 def build(image, stages, tasks, input_shape, heads, **options):
     """One copy of every backbone stage per task, weights coupled by L2.
 

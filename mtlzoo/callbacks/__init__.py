@@ -1,4 +1,5 @@
-"""Keras callbacks that set the model's task weights during training."""
+"""Keras callbacks: TensorBoard logging and images, and the loss-weighting
+rules of `mtlzoo.weighting` (DWA, DTP, RLW) as callbacks for any model."""
 
 from mtlzoo.callbacks.dense_prediction_images import DensePredictionImages
 from mtlzoo.callbacks.dynamic_task_prioritization import (

@@ -4,10 +4,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from mtlzoo.plots import dense_to_rgb
-
-_DENSE = ("segmentation", "depth", "normals")
-
 
 @keras.saving.register_keras_serializable(package="mtlzoo")
 class DensePredictionImages(keras.callbacks.Callback):
@@ -15,10 +11,11 @@ class DensePredictionImages(keras.callbacks.Callback):
 
     At the end of every `every`-th epoch the model predicts `images` and
     each dense task is written under `log_dir/validation` as
-    `dense/<task>/prediction`: segmentation coloured by class
-    (`mtlzoo.plots.PALETTE`, background black), depth with viridis (near
-    = dark; the colour scale is fixed from the labels, or from the first
-    prediction, so colours compare across epochs) and normals mapped
+    `dense/<task>/prediction`, coloured by its kind's `Task.colorize`:
+    segmentation by class (`mtlzoo.tasks.segmentation.PALETTE`, background
+    black), depth with viridis (near = dark; the colour scale is fixed
+    from the labels, or from the first prediction, so colours compare
+    across epochs; see `Task.value_range`) and normals mapped
     `(n + 1) / 2` to RGB. The input images (`dense/input`) and, when given,
     the labels (`dense/<task>/label`) are written once, at step 0.
 
@@ -72,21 +69,21 @@ class DensePredictionImages(keras.callbacks.Callback):
         return {"log_dir": self.log_dir, "every": self.every}
 
     def dense_tasks(self):
-        """The model's dense tasks, as `(name, kind)` pairs."""
+        """The model's dense tasks (`Task.is_dense`), a list of `Task`."""
         tasks = getattr(self.model, "tasks", None)
         if not tasks:
             raise ValueError(
                 "DensePredictionImages needs a mtlzoo.MultiTaskModel. "
                 f"Received: model of type {type(self.model).__name__}"
             )
-        return [(t.name, t.kind) for t in tasks if t.kind in _DENSE]
+        return [t for t in tasks if t.is_dense]
 
     def on_train_begin(self, logs=None):
         dense = self.dense_tasks()
         if not dense:
             raise ValueError(
-                "DensePredictionImages needs at least one segmentation, "
-                "depth or normals task. Received: tasks="
+                "DensePredictionImages needs at least one dense task "
+                "(segmentation, depth, normals, ...). Received: tasks="
                 f"{[t.name for t in self.model.tasks]}"
             )
         unknown = sorted(set(self.labels) - {t.name for t in self.model.tasks})
@@ -104,16 +101,13 @@ class DensePredictionImages(keras.callbacks.Callback):
             if pixels.shape[-1] == 1:
                 pixels = np.repeat(pixels, 3, axis=-1)
             tf.summary.image("dense/input", pixels[..., :3], max_outputs=n)
-            for name, kind in dense:
-                if name not in self.labels:
+            for task in dense:
+                if task.name not in self.labels:
                     continue
-                label = self.labels[name]
-                if kind == "depth":
-                    finite = label[np.isfinite(label)]
-                    if finite.size:
-                        self._ranges[name] = (finite.min(), finite.max())
-                rgb = dense_to_rgb(kind, label, self._ranges.get(name))
-                tf.summary.image(f"dense/{name}/label", rgb, max_outputs=n)
+                label = self.labels[task.name]
+                self._fix_range(task, label)
+                rgb = task.colorize(label, self._ranges.get(task.name))
+                tf.summary.image(f"dense/{task.name}/label", rgb, max_outputs=n)
         self._writer.flush()
 
     def on_epoch_end(self, epoch, logs=None):
@@ -126,15 +120,22 @@ class DensePredictionImages(keras.callbacks.Callback):
         out = self.model.predict(self.images, verbose=0)
         n = len(self.images)
         with self._writer.as_default(step=step):
-            for name, kind in self.dense_tasks():
-                pred = np.asarray(out[name])
-                if kind == "depth" and name not in self._ranges:
-                    finite = pred[np.isfinite(pred)]
-                    if finite.size:
-                        self._ranges[name] = (finite.min(), finite.max())
-                rgb = dense_to_rgb(kind, pred, self._ranges.get(name))
-                tf.summary.image(f"dense/{name}/prediction", rgb, max_outputs=n)
+            for task in self.dense_tasks():
+                pred = np.asarray(out[task.name])
+                if task.name not in self._ranges:
+                    self._fix_range(task, pred)
+                rgb = task.colorize(pred, self._ranges.get(task.name))
+                tf.summary.image(
+                    f"dense/{task.name}/prediction", rgb, max_outputs=n
+                )
         self._writer.flush()
+
+    def _fix_range(self, task, values):
+        """Keep the task's colour scale (if its kind has one) from
+        `values`, so later images use the same colours."""
+        value_range = task.value_range(values)
+        if value_range is not None:
+            self._ranges[task.name] = value_range
 
     def on_train_end(self, logs=None):
         if self._writer is not None:

@@ -1,30 +1,21 @@
-"""Random Loss Weighting (Lin et al., 2021)."""
+"""Random Loss Weighting (Lin et al., 2021), as a callback."""
 
 import keras
-import numpy as np
 
-from mtlzoo.callbacks import _task_weights
-
-DISTRIBUTIONS = ("normal", "uniform", "dirichlet", "bernoulli")
+from mtlzoo.callbacks._method_callback import MethodCallback
+from mtlzoo.weighting import rlw
+from mtlzoo.weighting.rlw import DISTRIBUTIONS  # noqa: F401
 
 
 @keras.saving.register_keras_serializable(package="mtlzoo")
-class RandomLossWeighting(keras.callbacks.Callback):
+class RandomLossWeighting(MethodCallback):
     """Draws new random task weights before every training step.
 
-    The weights sum to 1, as in the paper (equal weighting sums to the
-    number of tasks `K`: scale the learning rate by `K` to compare):
-
-    - `"normal"`: `softmax(eps)`, `eps ~ N(0, I)` (the paper's default);
-    - `"uniform"`: `softmax(eps)`, `eps ~ U(0, 1)^K`;
-    - `"dirichlet"`: `Dirichlet(1, ..., 1)`;
-    - `"bernoulli"`: each task on with probability 1/2 (at least one, drawn
-      uniformly if none is), normalised over the tasks that are on.
-
-    Weights are drawn on the host with a numpy generator and assigned to
-    the model's task-weight variables at `on_train_batch_begin`, so each
-    step uses fresh weights (with `steps_per_execution > 1`, each
-    execution does).
+    The draws of `mtlzoo.weighting.RandomLossWeighting` (see there: the
+    weights sum to 1; `"normal"`, `"uniform"`, `"dirichlet"` or
+    `"bernoulli"`), assigned to the task weights of a model compiled with
+    any weighting method at `on_train_batch_begin`. One numpy generator
+    serves every `fit` the callback is passed to.
 
     Args:
         distribution: str. One of `"normal"`, `"uniform"`, `"dirichlet"`,
@@ -41,46 +32,27 @@ class RandomLossWeighting(keras.callbacks.Callback):
           https://arxiv.org/abs/2111.10603)
     """
 
+    method_class = rlw.RandomLossWeighting
+    resets = False
+
     def __init__(self, distribution="normal", seed=None):
-        super().__init__()
-        if distribution not in DISTRIBUTIONS:
-            raise ValueError(
-                f"`distribution` must be one of {list(DISTRIBUTIONS)}. "
-                f"Received: distribution={distribution!r}"
-            )
-        if seed is not None and (
-            isinstance(seed, bool) or not isinstance(seed, int)
-        ):
-            raise ValueError(
-                f"`seed` must be an int or None. Received: seed={seed!r}"
-            )
+        super().__init__(distribution=distribution, seed=seed)
         self.distribution = distribution
         self.seed = seed
-        self.generator = np.random.default_rng(seed)
+
+    @property
+    def generator(self):
+        """The numpy generator the weights are drawn with."""
+        return self.method.generator
+
+    def fresh_method(self):
+        method = super().fresh_method()
+        method.generator = self.method.generator
+        return method
 
     def sample(self, count):
         """One draw of `count` weights (a numpy array summing to 1)."""
-        rng = self.generator
-        if self.distribution in ("normal", "uniform"):
-            if self.distribution == "normal":
-                logits = rng.standard_normal(count)
-            else:
-                logits = rng.uniform(size=count)
-            exp = np.exp(logits - logits.max())
-            return exp / exp.sum()
-        if self.distribution == "dirichlet":
-            return rng.dirichlet(np.ones(count))
-        on = (rng.uniform(size=count) < 0.5).astype("float64")
-        if not on.any():
-            on[rng.integers(count)] = 1.0
-        return on / on.sum()
-
-    def on_train_batch_begin(self, batch, logs=None):
-        names = _task_weights.task_names(self)
-        weights = self.sample(len(names))
-        _task_weights.assign_task_weights(
-            self, {task: float(w) for task, w in zip(names, weights)}
-        )
+        return self.method.sample(count)
 
     def get_config(self):
         return {"distribution": self.distribution, "seed": self.seed}

@@ -5,6 +5,7 @@ import tensorflow as tf
 
 from mtlzoo.datasets import _utils
 from mtlzoo.datasets import sources
+from mtlzoo.datasets.registry import register_dataset
 from mtlzoo.tasks import Task
 
 GARMENT_NAMES = (
@@ -24,6 +25,7 @@ GROUP_NAMES = ("tops", "bottoms_and_dresses", "footwear", "bags")
 GARMENT_TO_GROUP = np.array([0, 1, 0, 1, 0, 2, 0, 2, 3, 2], np.int32)
 
 
+@register_dataset("fashion_tasks")
 def fashion_tasks(
     split="train",
     num_samples=None,

@@ -5,19 +5,16 @@ import tensorflow as tf
 
 from mtlzoo.tasks import validate_tasks
 
-_INT_KINDS = ("classification", "segmentation")
-
 
 def missing_value(task):
     """The fill value and dtype of a missing label of `task`.
 
     Returns:
-        `(value, dtype)`: `(-1, tf.int32)` for classification and
-        segmentation tasks, `(NaN, tf.float32)` for every other kind.
+        `(value, dtype)`: the task's `missing_label` and `label_dtype`,
+        e.g. `(-1, tf.int32)` for classification and segmentation tasks,
+        `(NaN, tf.float32)` for continuous kinds.
     """
-    if task.kind in _INT_KINDS:
-        return -1, tf.int32
-    return float("nan"), tf.float32
+    return task.missing_label, tf.as_dtype(task.label_dtype)
 
 
 def _split_sources(datasets):

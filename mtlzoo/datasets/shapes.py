@@ -15,6 +15,7 @@ import numpy as np
 import tensorflow as tf
 
 from mtlzoo.datasets import _utils
+from mtlzoo.datasets.registry import register_dataset
 from mtlzoo.tasks import Task
 
 SHAPE_NAMES = ("square", "ellipse", "triangle", "heart")
@@ -231,6 +232,7 @@ def _check_num_objects(num_objects):
     return int(pair[0]), int(pair[1])
 
 
+@register_dataset("shapes")
 def shapes(
     split="train",
     num_samples=1024,

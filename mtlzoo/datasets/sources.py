@@ -23,9 +23,11 @@ import socket
 
 import numpy as np
 
+from mtlzoo import _files
 from mtlzoo.datasets import _utils
 
-ASSETS_DIR = pathlib.Path(__file__).resolve().parent.parent / "assets"
+# The shipped samples: `mtlzoo/assets/` (installed or in a checkout).
+ASSETS_DIR = _files.package_path("assets", must_exist=False)
 SAMPLE_FILES = {
     "mnist": "mnist_sample.npz",
     "fashion_mnist": "fashion_mnist_sample.npz",
@@ -76,7 +78,7 @@ def sample_path(name):
             f"No shipped sample for this dataset; expected one of "
             f"{list(SAMPLE_FILES)}. Received: name={name!r}"
         )
-    return ASSETS_DIR / SAMPLE_FILES[name]
+    return _files.package_path("assets", SAMPLE_FILES[name], must_exist=False)
 
 
 def _open(path):

@@ -1,25 +1,50 @@
-"""Head blocks, one per file; `get(kind)` picks a task's default."""
+"""Head blocks, one per file, registered by name.
 
+`list_heads()` names them, `get(name)` returns a head class, and
+`build_head(task)` builds the task's default head (`task.default_head`).
+"""
+
+import importlib
+import pkgutil
+
+from mtlzoo.heads.base import HEADS
+from mtlzoo.heads.base import register_head
 from mtlzoo.heads.box import BoxHead
 from mtlzoo.heads.classification import ClassificationHead
 from mtlzoo.heads.dense import DenseHead
 from mtlzoo.heads.regression import RegressionHead
 
-_BY_KIND = {
-    "classification": ClassificationHead,
-    "multilabel": ClassificationHead,
-    "regression": RegressionHead,
-    "segmentation": DenseHead,
-    "depth": DenseHead,
-    "normals": DenseHead,
-    "box": BoxHead,
-}
+
+def _import_head_modules():
+    """Import every public module of the package (each head registers
+    itself in its own file)."""
+    for info in pkgutil.iter_modules(__path__):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{info.name}")
+
+
+_import_head_modules()
+
+
+def get(name):
+    """The head class registered as `name` (see `list_heads()`)."""
+    return HEADS.get(name)
+
+
+def list_heads(pattern=None):
+    """Sorted names of the registered heads (optionally fnmatch filtered
+    by `pattern`)."""
+    return HEADS.names(pattern)
 
 
 def build_head(task, options=None):
-    """Return the head block for `task` configured by `options` (a dict)."""
+    """Return the head block for `task` configured by `options` (a dict).
+
+    The head class is the task kind's `default_head`; `options` update the
+    task's own `head` options.
+    """
     options = dict(task.head, **(options or {}))
-    cls = _BY_KIND[task.kind]
+    cls = get(task.default_head)
     unknown = sorted(set(options) - set(cls.options))
     if unknown:
         raise ValueError(
@@ -36,4 +61,7 @@ __all__ = [
     "DenseHead",
     "RegressionHead",
     "build_head",
+    "get",
+    "list_heads",
+    "register_head",
 ]

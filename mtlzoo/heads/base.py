@@ -1,8 +1,23 @@
-"""Shared pieces of head blocks."""
+"""Shared pieces of head blocks and the head registry."""
 
 import keras
 from keras import layers
 from keras import ops
+
+from mtlzoo._registry import Registry
+
+HEADS = Registry("head", "head")
+
+
+def register_head(name, cls=None):
+    """Register a head block class under `name` (usable as decorator).
+
+    A head class takes `(task, **options)`, lists its option names in
+    `options`, and its instances are called as `head(features,
+    input_shape)` (features: dict level -> tensor) and return the task's
+    output tensor, whose last layer is named after the task.
+    """
+    return HEADS.register(name, cls)
 
 
 def as_units(name, task, units):

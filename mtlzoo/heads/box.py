@@ -3,8 +3,10 @@
 from keras import layers
 
 from mtlzoo.heads.base import VectorHead
+from mtlzoo.heads.base import register_head
 
 
+@register_head("box")
 class BoxHead(VectorHead):
     """One box `[y1, x1, y2, x2]` (sigmoid, 0..1) and class probabilities.
 

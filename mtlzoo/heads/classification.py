@@ -3,13 +3,16 @@
 from keras import layers
 
 from mtlzoo.heads.base import VectorHead
+from mtlzoo.heads.base import register_head
 
 
+@register_head("classification")
 class ClassificationHead(VectorHead):
     """Pool the deepest feature map, hidden dense layers, class scores.
 
-    Outputs probabilities: softmax for `classification`, independent
-    sigmoids for `multilabel`. The last layer is named after the task.
+    Outputs probabilities with the task's `output_activation`: softmax for
+    `classification`, independent sigmoids for `multilabel`. The last layer
+    is named after the task.
 
     Args:
         task: mtlzoo.Task. A classification or multilabel task.
@@ -20,10 +23,9 @@ class ClassificationHead(VectorHead):
 
     def __call__(self, features, input_shape):
         x = self.hidden(features)
-        activation = "sigmoid" if self.task.kind == "multilabel" else "softmax"
         return layers.Dense(
-            self.task.num_classes,
-            activation=activation,
+            self.task.output_shape(input_shape)[-1],
+            activation=self.task.output_activation,
             name=self.task.name,
             dtype="float32",
         )(x)

@@ -4,8 +4,10 @@ from keras import layers
 
 from mtlzoo.heads.base import Resize
 from mtlzoo.heads.base import as_units
+from mtlzoo.heads.base import register_head
 
 
+@register_head("dense")
 class DenseHead:
     """Decoder from the deepest level back to input resolution with skips.
 
@@ -13,8 +15,11 @@ class DenseHead:
     resizes to the next shallower level named in `skips`, concatenates that
     level's features (shared-trunk or branch), and applies conv-BN-ReLU.
     A final resize brings it to the input size; the output layer is named
-    after the task: softmax classes (segmentation), one linear channel
-    (depth) or unit normal vectors (normals).
+    after the task: a 1x1 convolution to `task.output_shape(...)[-1]`
+    channels with the task's `output_activation` (softmax classes for
+    segmentation, one linear channel for depth), or, for tasks with
+    `unit_vectors` (normals), a convolution followed by a unit
+    normalisation.
 
     Args:
         task: mtlzoo.Task. A segmentation, depth or normals task.
@@ -87,15 +92,16 @@ class DenseHead:
             name=f"{name}_head_upsample",
         )(x)
         x = self._block(x, "out")
-        if self.task.kind == "segmentation":
-            return layers.Conv2D(
-                self.task.num_classes,
-                1,
-                activation="softmax",
-                name=name,
-                dtype="float32",
+        channels = self.task.output_shape(input_shape)[-1]
+        if self.task.unit_vectors:
+            x = layers.Conv2D(channels, 1, name=f"{name}_head_vectors")(x)
+            return layers.UnitNormalization(
+                axis=-1, name=name, dtype="float32"
             )(x)
-        if self.task.kind == "depth":
-            return layers.Conv2D(1, 1, name=name, dtype="float32")(x)
-        x = layers.Conv2D(3, 1, name=f"{name}_head_vectors")(x)
-        return layers.UnitNormalization(axis=-1, name=name, dtype="float32")(x)
+        return layers.Conv2D(
+            channels,
+            1,
+            activation=self.task.output_activation,
+            name=name,
+            dtype="float32",
+        )(x)

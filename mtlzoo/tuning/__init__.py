@@ -5,8 +5,9 @@
 - `objective`: search objectives that put tasks on one scale (delta_m
   against single-task baselines, a scale-normalised weighted sum) with an
   optional cost penalty; `measure_baselines` trains the baselines once.
-- `task_affinity`, `suggest_groups`, `plot_affinity`: which tasks help
-  each other (TAG lookahead affinity) and how to group them.
+- `task_affinity`, `suggest_groups`: which tasks help each other (TAG
+  lookahead affinity) and how to group them (`mtlzoo.app.plots.plot_affinity`
+  draws the matrix).
 - `best_branch_points`, `best_config`, `run_search`: results of a search,
   and a whole search from a JSON config (the `mtlzoo search` command).
 """
@@ -18,7 +19,6 @@ from mtlzoo.tuning.grouping import suggest_groups
 from mtlzoo.tuning.multi_task_hyper_model import MultiTaskHyperModel
 from mtlzoo.tuning.objectives import MultiTaskObjective
 from mtlzoo.tuning.objectives import objective
-from mtlzoo.tuning.plot_affinity import plot_affinity
 from mtlzoo.tuning.results import best_branch_points
 from mtlzoo.tuning.results import best_config
 from mtlzoo.tuning.search import load_data
@@ -39,7 +39,6 @@ __all__ = [
     "load_data",
     "measure_baselines",
     "objective",
-    "plot_affinity",
     "run_search",
     "suggest_groups",
     "task_affinity",

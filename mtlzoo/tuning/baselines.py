@@ -5,7 +5,7 @@ import os
 
 import keras
 
-import mtlzoo
+from mtlzoo import model as model_lib
 from mtlzoo.tasks import validate_tasks
 from mtlzoo.tuning import _data
 
@@ -131,6 +131,88 @@ def measure_baselines(
     return {t.primary_metric: results[t.primary_metric] for t in tasks}
 
 
+def train_single_task(
+    backbone,
+    task,
+    input_shape,
+    train_data,
+    epochs=1,
+    batch_size=32,
+    optimizer="adam",
+    learning_rate=1e-3,
+    backbone_weights=None,
+    head=None,
+    validation_data=None,
+    name=None,
+    seed=None,
+    verbose=0,
+):
+    """Build, compile and fit the single-task model of one task.
+
+    The one single-task baseline trainer of mtlzoo: `measure_baselines`
+    (search objectives) and `tools/train_preset.py` (the zoo cards'
+    baselines) both train their baselines here. The model is
+    `mtlzoo.build(backbone, [task], ...)` (the task's default head unless
+    `head` says otherwise), compiled with equal weighting.
+
+    Args:
+        backbone: str. Backbone name.
+        task: `mtlzoo.Task`.
+        input_shape: tuple `(height, width, channels)`.
+        train_data: `tf.data.Dataset` of `(image, labels)` (batched or
+            not) or a tuple `(x, y)` with `y` a dict task -> labels; labels
+            of other tasks are dropped.
+        epochs: int. Defaults to 1.
+        batch_size: int. Batch size for arrays and unbatched datasets.
+            Defaults to 32.
+        optimizer: str or `keras.optimizers.Optimizer`. A name is built
+            with `learning_rate`. Defaults to `"adam"`.
+        learning_rate: float. For an optimizer given by name. Defaults to
+            1e-3.
+        backbone_weights: the backbone's initialisation (None,
+            `"imagenet"` or a path). Defaults to None.
+        head: dict. Head options of the task. Defaults to None.
+        validation_data: same form as `train_data`, or None.
+        name: str. Model name. Defaults to `"<task>_single_task"`.
+        seed: int. `keras.utils.set_random_seed` before building, or None.
+        verbose: int. Keras `fit` verbosity. Defaults to 0.
+
+    Returns:
+        `(model, history)`: the trained model and the `fit` history dict.
+    """
+    if seed is not None:
+        keras.utils.set_random_seed(int(seed))
+    model = model_lib.build(
+        backbone,
+        [task],
+        input_shape,
+        weights=backbone_weights,
+        heads={task.name: head} if head else None,
+        name=name or f"{task.name}_single_task",
+    )
+    if isinstance(optimizer, str):
+        config = {"learning_rate": learning_rate}
+        optimizer = keras.optimizers.get(
+            {"class_name": optimizer, "config": config}
+        )
+    model.compile(optimizer=optimizer)
+    names = [task.name]
+    train = _data.select_labels(train_data, names)
+    kwargs = {}
+    if _data.is_dataset(train):
+        x, y = _data.ensure_batched(train, batch_size), None
+    else:
+        x, y = train[0], train[1]
+        kwargs["batch_size"] = batch_size
+    if validation_data is not None:
+        val = _data.select_labels(validation_data, names)
+        if _data.is_dataset(val):
+            val = _data.ensure_batched(val, batch_size)
+        kwargs["validation_data"] = val
+    history = model.fit(x, y, epochs=epochs, verbose=verbose, **kwargs)
+    return model, history.history
+
+
 def _train_one(
     backbone,
     task,
@@ -142,44 +224,22 @@ def _train_one(
     head,
     verbose,
 ):
+    """The best validation primary metric of one single-task run."""
     keras.backend.clear_session()
-    model = mtlzoo.build(
+    _, history = train_single_task(
         backbone,
-        [task],
+        task,
         input_shape,
-        weights=weights,
-        heads={task.name: head} if head else None,
-        name=f"{task.name}_single_task",
-    )
-    model.compile(
-        optimizer=keras.optimizers.get(
-            {
-                "class_name": settings["optimizer"],
-                "config": {"learning_rate": settings["learning_rate"]},
-            }
-        )
-    )
-    names = [task.name]
-    size = settings["batch_size"]
-    train = _data.select_labels(train_data, names)
-    val = _data.select_labels(validation_data, names)
-    kwargs = {}
-    if _data.is_dataset(train):
-        train = _data.ensure_batched(train, size)
-        x, y = train, None
-    else:
-        x, y = train[0], train[1]
-        kwargs["batch_size"] = size
-    if _data.is_dataset(val):
-        val = _data.ensure_batched(val, size)
-    history = model.fit(
-        x,
-        y,
-        validation_data=val,
+        train_data,
         epochs=settings["epochs"],
+        batch_size=settings["batch_size"],
+        optimizer=settings["optimizer"],
+        learning_rate=settings["learning_rate"],
+        backbone_weights=weights,
+        head=head,
+        validation_data=validation_data,
         verbose=verbose,
-        **kwargs,
-    ).history
+    )
     key = f"val_{task.primary_metric}"
     if key not in history:
         raise ValueError(

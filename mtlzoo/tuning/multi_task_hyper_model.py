@@ -3,16 +3,16 @@
 import keras
 import keras_tuner as kt
 
-import mtlzoo
 from mtlzoo import backbones as backbones_lib
+from mtlzoo import model as model_lib
 from mtlzoo import weighting as weighting_lib
 from mtlzoo.tasks import validate_tasks
 from mtlzoo.tuning import _data
+from mtlzoo.tuning import search_space
 from mtlzoo.tuning.search_space import DEFAULT_DENSE_CONVS
 from mtlzoo.tuning.search_space import DEFAULT_DENSE_WIDTHS
 from mtlzoo.tuning.search_space import DEFAULT_HEAD_LAYERS
 from mtlzoo.tuning.search_space import DEFAULT_HEAD_UNITS
-from mtlzoo.tuning.search_space import MLP_KINDS
 from mtlzoo.tuning.search_space import PREFERRED
 from mtlzoo.tuning.search_space import branch_groups
 from mtlzoo.tuning.search_space import check_heads
@@ -193,45 +193,23 @@ class MultiTaskHyperModel(kt.HyperModel):
         return tree
 
     def head_options(self, hp):
-        """Head options chosen by `hp`: task -> dict."""
-        out = {}
-        for task in self.tasks:
-            n = task.name
-            fixed = dict(self.heads.get(n, {}))
-            opts = {}
-            if task.kind in MLP_KINDS:
-                if "units" not in fixed:
-                    units = choice(
-                        hp,
-                        hp_name("head_units", n),
-                        self.head_units,
-                        PREFERRED["head_units"],
-                    )
-                    depth = choice(
-                        hp,
-                        hp_name("head_layers", n),
-                        self.head_layers,
-                        PREFERRED["head_layers"],
-                    )
-                    opts["units"] = [units] * depth
-            else:
-                if "width" not in fixed:
-                    opts["width"] = choice(
-                        hp,
-                        hp_name("dense_width", n),
-                        self.dense_widths,
-                        PREFERRED["dense_width"],
-                    )
-                if "convs" not in fixed:
-                    opts["convs"] = choice(
-                        hp,
-                        hp_name("dense_convs", n),
-                        self.dense_convs,
-                        PREFERRED["dense_convs"],
-                    )
-            opts.update(fixed)
-            out[n] = opts
-        return out
+        """Head options chosen by `hp`: task -> dict.
+
+        Each task's kind names its head hyperparameters
+        (`Task.head_search_space`, see `search_space.head_options`).
+        """
+        choices = {
+            "head_units": self.head_units,
+            "head_layers": self.head_layers,
+            "dense_width": self.dense_widths,
+            "dense_convs": self.dense_convs,
+        }
+        return {
+            t.name: search_space.head_options(
+                hp, t, self.heads.get(t.name, {}), choices
+            )
+            for t in self.tasks
+        }
 
     def training_options(self, hp):
         """Weighting, learning rate (and batch size) chosen by `hp`."""
@@ -254,7 +232,7 @@ class MultiTaskHyperModel(kt.HyperModel):
 
     def build_model(self, hp, weights=None):
         """The uncompiled model of `hp` (backbone `weights` as given)."""
-        return mtlzoo.build(
+        return model_lib.build(
             self.backbone,
             self.tasks,
             self.input_shape,

@@ -10,19 +10,13 @@ import math
 
 import keras_tuner as kt
 
-from mtlzoo.tasks import PRIMARY_METRICS
+from mtlzoo.tasks import metric_directions
 from mtlzoo.tasks import validate_tasks
 
 SCORES = ("delta_m", "weighted_sum")
 COSTS = ("params", "step_time")
 # Keys that `MultiTaskHyperModel.fit` adds to the epoch logs.
 COST_KEYS = {"params": "params", "step_time": "step_time"}
-
-# metric suffix -> higher is better; longest suffixes first.
-_SUFFIXES = sorted(
-    {metric: higher for metric, higher in PRIMARY_METRICS.values()}.items(),
-    key=lambda item: -len(item[0]),
-)
 
 
 def metric_direction(metric):
@@ -32,9 +26,16 @@ def metric_direction(metric):
         metric: str. A log name such as `"garment_accuracy"`.
 
     Returns:
-        bool, or None for a name that is no primary metric of mtlzoo.
+        bool, or None for a name that is no primary metric of a
+        registered task kind.
     """
-    for suffix, higher in _SUFFIXES:
+    # Longest suffixes first; read at call time, so kinds registered
+    # later count too.
+    suffixes = sorted(
+        metric_directions(primary_only=True).items(),
+        key=lambda item: -len(item[0]),
+    )
+    for suffix, higher in suffixes:
         if metric.endswith("_" + suffix):
             return higher
     return None

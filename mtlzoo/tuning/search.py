@@ -20,20 +20,6 @@ TUNERS = {
     "grid_search": kt.GridSearch,
     "grid": kt.GridSearch,
 }
-_DATASETS = (
-    "fashion_tasks",
-    "multi_mnist",
-    "multi_fashion",
-    "multi_fashion_mnist",
-    "shapes",
-    "celeb_a",
-    "dsprites",
-    "shapes3d",
-    "smallnorb",
-    "oxford_iiit_pet",
-    "cityscapes",
-    "nyu_depth_v2",
-)
 _SECTIONS = ("backbone", "input_shape", "tasks", "dataset", "search")
 _SECTIONS += ("objective", "tuner", "output")
 _SEARCH_KEYS = (
@@ -85,15 +71,16 @@ def load_data(dataset_config, tasks=None):
             f"Received: dataset={dataset_config!r}"
         )
     name = dataset_config["name"]
-    if name not in _DATASETS:
+    if name not in datasets_lib.list_datasets():
         raise ValueError(
-            f"Unknown dataset; expected one of {list(_DATASETS)}. "
+            "Unknown dataset; expected one of "
+            f"{datasets_lib.list_datasets()}. "
             f"Received: name={name!r}"
         )
     _check_keys(
         "dataset", dataset_config, ("name", "args", "train"), ("validation",)
     )
-    loader = getattr(datasets_lib, name)
+    loader = datasets_lib.get(name)
     common = dict(dataset_config.get("args") or {})
     if tasks is not None:
         common["tasks"] = list(tasks)

@@ -1,6 +1,14 @@
-"""The search space's names, defaults and argument checks."""
+"""The search space's names, defaults and argument checks.
 
-MLP_KINDS = ("classification", "multilabel", "regression", "box")
+Which head hyperparameters a task gets is its kind's choice
+(`Task.head_search_space`): `"mlp"` (hidden units and layers of a vector
+head) or `"dense"` (decoder width and convolutions); `HEAD_SEARCH_SPACES`
+maps each family to the function that draws it.
+"""
+
+from mtlzoo.tasks import get_kind
+from mtlzoo.tasks import list_kinds
+
 DEFAULT_HEAD_UNITS = (32, 64, 128, 256)
 DEFAULT_HEAD_LAYERS = (1, 2)
 DEFAULT_DENSE_WIDTHS = (16, 32, 64)
@@ -111,3 +119,87 @@ def check_heads(heads, names):
             f"Received: heads={heads!r}"
         )
     return heads
+
+
+def _mlp_options(hp, name, fixed, choices):
+    if "units" in fixed:
+        return {}
+    units = choice(
+        hp,
+        hp_name("head_units", name),
+        choices["head_units"],
+        PREFERRED["head_units"],
+    )
+    depth = choice(
+        hp,
+        hp_name("head_layers", name),
+        choices["head_layers"],
+        PREFERRED["head_layers"],
+    )
+    return {"units": [units] * depth}
+
+
+def _dense_options(hp, name, fixed, choices):
+    opts = {}
+    if "width" not in fixed:
+        opts["width"] = choice(
+            hp,
+            hp_name("dense_width", name),
+            choices["dense_width"],
+            PREFERRED["dense_width"],
+        )
+    if "convs" not in fixed:
+        opts["convs"] = choice(
+            hp,
+            hp_name("dense_convs", name),
+            choices["dense_convs"],
+            PREFERRED["dense_convs"],
+        )
+    return opts
+
+
+# head hyperparameter family -> fn(hp, task name, fixed options, choices).
+HEAD_SEARCH_SPACES = {"mlp": _mlp_options, "dense": _dense_options}
+
+
+def head_options(hp, task, fixed=None, choices=None):
+    """Head options of `task` drawn from `hp`, fixed options kept.
+
+    Args:
+        hp: `keras_tuner.HyperParameters`.
+        task: `mtlzoo.Task`. Its `head_search_space` names the family.
+        fixed: dict. Head options not searched. Defaults to {}.
+        choices: dict with the candidate lists `"head_units"`,
+            `"head_layers"`, `"dense_width"` and `"dense_convs"`. Defaults
+            to the `DEFAULT_*` values.
+
+    Returns:
+        dict of head options.
+    """
+    fixed = dict(fixed or {})
+    values = {
+        "head_units": DEFAULT_HEAD_UNITS,
+        "head_layers": DEFAULT_HEAD_LAYERS,
+        "dense_width": DEFAULT_DENSE_WIDTHS,
+        "dense_convs": DEFAULT_DENSE_CONVS,
+    }
+    values.update(choices or {})
+    family = task.head_search_space
+    opts = {}
+    if family is not None:
+        if family not in HEAD_SEARCH_SPACES:
+            raise ValueError(
+                f"Task '{task.name}' names an unknown head search space; "
+                f"expected one of {sorted(HEAD_SEARCH_SPACES)}. "
+                f"Received: head_search_space={family!r}"
+            )
+        opts = HEAD_SEARCH_SPACES[family](hp, task.name, fixed, values)
+    opts.update(fixed)
+    return opts
+
+
+# Kinds whose heads take MLP options (computed at import; prefer
+# `head_options`, which also covers kinds registered later).
+MLP_KINDS = tuple(
+    k for k in list_kinds() if get_kind(k).head_search_space == "mlp"
+)

@@ -1,48 +1,36 @@
-"""Task balancing methods, passed as `model.compile(weighting=...)`."""
+"""Task balancing methods, passed as `model.compile(weighting=...)`.
 
+One method per module, the module's name being the method's canonical
+name (`pcgrad.py` -> `"pcgrad"`); each registers itself where it is
+defined. `list_weightings()` lists the names `get` accepts.
+"""
+
+from mtlzoo.weighting._callback import WeightingCallback
+from mtlzoo.weighting._catalog import PRESETS
+from mtlzoo.weighting._catalog import WEIGHTINGS
 from mtlzoo.weighting.aligned_mtl import AlignedMTL
-from mtlzoo.weighting.base import EqualWeighting
 from mtlzoo.weighting.base import Weighting
 from mtlzoo.weighting.cagrad import CAGrad
+from mtlzoo.weighting.dtp import DynamicTaskPrioritization
+from mtlzoo.weighting.dwa import DynamicWeightAveraging
+from mtlzoo.weighting.equal import EqualWeighting
 from mtlzoo.weighting.famo import FAMO
-from mtlzoo.weighting.fixed_weighting import FixedWeighting
+from mtlzoo.weighting.fixed import FixedWeighting
 from mtlzoo.weighting.grad_drop import GradDrop
 from mtlzoo.weighting.grad_norm import GradNorm
 from mtlzoo.weighting.imtl import IMTL
 from mtlzoo.weighting.mgda import MGDA
 from mtlzoo.weighting.nash_mtl import NashMTL
 from mtlzoo.weighting.pcgrad import PCGrad
-from mtlzoo.weighting.uncertainty_weighting import UncertaintyWeighting
-
-# alias -> class; every method registers here (tests parametrise over it).
-_REGISTRY = {
-    "equal": EqualWeighting,
-    "fixed": FixedWeighting,
-    "uncertainty": UncertaintyWeighting,
-    "uncertainty_weighting": UncertaintyWeighting,
-    "famo": FAMO,
-    "gradnorm": GradNorm,
-    "grad_norm": GradNorm,
-    "mgda": MGDA,
-    "pcgrad": PCGrad,
-    "graddrop": GradDrop,
-    "grad_drop": GradDrop,
-    "cagrad": CAGrad,
-    "imtl": IMTL,
-    "nash_mtl": NashMTL,
-    "nashmtl": NashMTL,
-    "aligned_mtl": AlignedMTL,
-    "alignedmtl": AlignedMTL,
-}
-
-
-# alias -> (registry name, preset options)
-_ALIASES = {"mgda_ub": ("mgda", {"representation_gradients": True})}
+from mtlzoo.weighting.rlw import RandomLossWeighting
+from mtlzoo.weighting.uncertainty import UncertaintyWeighting
 
 
 def list_weightings():
-    """Names accepted by `get` and `compile(weighting=...)`."""
-    return sorted(set(_REGISTRY) | set(_ALIASES))
+    """Names accepted by `get` and `compile(weighting=...)`: canonical
+    names, their aliases and presets (such as `"mgda_ub"`)."""
+    names = set(WEIGHTINGS.names()) | set(WEIGHTINGS.aliases()) | set(PRESETS)
+    return sorted(names)
 
 
 def get(identifier, **kwargs):
@@ -51,6 +39,10 @@ def get(identifier, **kwargs):
     Args:
         identifier: str, dict, `Weighting` or None (equal weighting).
         **kwargs: constructor options when `identifier` is a name.
+
+    Example:
+
+    >>> mtlzoo.weighting.get("dwa", temperature=2.0)
     """
     if identifier is None:
         return EqualWeighting(**kwargs)
@@ -66,12 +58,12 @@ def get(identifier, **kwargs):
 
         return keras.saving.deserialize_keras_object(identifier)
     if isinstance(identifier, str):
-        key = identifier.lower().replace("-", "_")
-        if key in _ALIASES:
-            key, preset = _ALIASES[key]
+        key = identifier.strip().lower().replace("-", "_")
+        if key in PRESETS:
+            key, preset = PRESETS[key]
             kwargs = dict(preset, **kwargs)
-        if key in _REGISTRY:
-            return _REGISTRY[key](**kwargs)
+        if key in WEIGHTINGS:
+            return WEIGHTINGS.get(key)(**kwargs)
     raise ValueError(
         f"Unknown weighting method. Expected one of {list_weightings()} or a "
         f"mtlzoo.weighting.Weighting. Received: weighting={identifier!r}"
@@ -81,6 +73,8 @@ def get(identifier, **kwargs):
 __all__ = [
     "AlignedMTL",
     "CAGrad",
+    "DynamicTaskPrioritization",
+    "DynamicWeightAveraging",
     "EqualWeighting",
     "FAMO",
     "FixedWeighting",
@@ -90,8 +84,10 @@ __all__ = [
     "MGDA",
     "NashMTL",
     "PCGrad",
+    "RandomLossWeighting",
     "UncertaintyWeighting",
     "Weighting",
+    "WeightingCallback",
     "get",
     "list_weightings",
 ]

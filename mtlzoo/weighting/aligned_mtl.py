@@ -5,11 +5,13 @@ import numpy as np
 import tensorflow as tf
 
 from mtlzoo.weighting import _utils
+from mtlzoo.weighting._catalog import WEIGHTINGS
 from mtlzoo.weighting.base import Weighting
 
 _SCALES = ("min", "median", "rmse")
 
 
+@WEIGHTINGS.register("aligned_mtl", aliases=("alignedmtl",))
 @keras.saving.register_keras_serializable(package="mtlzoo")
 class AlignedMTL(Weighting):
     """Aligned-MTL: makes the task gradients orthogonal and equally long.

@@ -33,9 +33,12 @@ class Weighting(keras.layers.Layer):
     get no weight and must not change the others' update.
 
     Methods keep state in Keras variables (`add_weight`), so it is saved
-    with the model. Trainable variables are optimised with the model's
-    optimizer on the loss returned by `combine_losses`. A method may assign
-    the model's task weights (`self.task_weights`, e.g. GradNorm).
+    with the model. Methods whose weights change between steps or epochs
+    override the hooks `on_train_begin`, `on_epoch_end` and
+    `on_train_batch_begin`; `fit` runs them through `callbacks()`.
+    Trainable variables are optimised with the model's optimizer on the
+    loss returned by `combine_losses`. A method may assign the model's task
+    weights (`self.task_weights`, e.g. GradNorm).
 
     Args:
         representation_gradients: bool. For gradient methods: use gradients
@@ -115,13 +118,60 @@ class Weighting(keras.layers.Layer):
             "implement gram_coefficients(gram, losses, weights, mask)."
         )
 
+    # ----------------------------------------------------------- hooks
+    # Methods whose weights change between steps or epochs (DWA, DTP, RLW)
+    # override these; `callbacks()` then returns a callback that `fit`
+    # adds and that forwards the training events to them.
+    def on_train_begin(self, logs=None):
+        """Called at the start of `fit` (override)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        """Called at the end of every epoch with the epoch's logs
+        (override)."""
+
+    def on_train_batch_begin(self, batch, logs=None):
+        """Called before every training step (override)."""
+
+    def reset_state(self):
+        """Forget what the hooks have seen, as before the first `fit`
+        (override). The state is otherwise kept across `fit` calls and
+        saved with the model."""
+
+    def has_hooks(self):
+        """True when the class overrides one of the training hooks."""
+        return any(
+            getattr(type(self), hook) is not getattr(Weighting, hook)
+            for hook in _HOOKS
+        )
+
+    def callbacks(self):
+        """Keras callbacks `MultiTaskModel.fit` adds to drive this method.
+
+        Returns:
+            `[]` for a method without hooks, else a list with one
+            `mtlzoo.weighting.WeightingCallback` forwarding
+            `on_train_begin`, `on_epoch_end` and `on_train_batch_begin` to
+            this method.
+        """
+        if not self.has_hooks():
+            return []
+        from mtlzoo.weighting._callback import WeightingCallback
+
+        return [WeightingCallback(self)]
+
     def get_config(self):
         config = super().get_config()
         config["representation_gradients"] = self.representation_gradients
         return config
 
 
-@keras.saving.register_keras_serializable(package="mtlzoo")
-class EqualWeighting(Weighting):
-    """Sum of task losses times the task-weight variables (1.0 each unless
-    set by `loss_weights`, a task's `weight` or a callback)."""
+_HOOKS = ("on_train_begin", "on_epoch_end", "on_train_batch_begin")
+
+
+def __getattr__(name):
+    # `EqualWeighting` lived here before it got its own module, equal.py.
+    if name == "EqualWeighting":
+        from mtlzoo.weighting.equal import EqualWeighting
+
+        return EqualWeighting
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

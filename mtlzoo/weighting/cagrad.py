@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 
 from mtlzoo.weighting import _utils
+from mtlzoo.weighting._catalog import WEIGHTINGS
 from mtlzoo.weighting.base import Weighting
 
 _RESCALES = (0, 1, 2)
@@ -70,6 +71,7 @@ def dual_weights(matrix, mask, c, iterations=40):
     return w * mask
 
 
+@WEIGHTINGS.register("cagrad")
 @keras.saving.register_keras_serializable(package="mtlzoo")
 class CAGrad(Weighting):
     """CAGrad: the best worst-task improvement near the average gradient.

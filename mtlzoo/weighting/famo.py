@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 
 from mtlzoo.weighting import _utils
+from mtlzoo.weighting._catalog import WEIGHTINGS
 from mtlzoo.weighting.base import Weighting
 
 _OPTIMIZERS = ("adam", "sgd")
@@ -13,6 +14,7 @@ _ADAM_EPSILON = 1e-8
 _LOSS_EPSILON = 1e-8
 
 
+@WEIGHTINGS.register("famo")
 @keras.saving.register_keras_serializable(package="mtlzoo")
 class FAMO(Weighting):
     """FAMO: balances the tasks' log-loss decrease at O(1) cost per step.

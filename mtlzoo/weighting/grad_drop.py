@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 
 from mtlzoo.weighting import _utils
+from mtlzoo.weighting._catalog import WEIGHTINGS
 from mtlzoo.weighting.base import Weighting
 
 _PURITY_EPSILON = 1e-7
@@ -17,6 +18,7 @@ def _check_leak(value, name):
         )
 
 
+@WEIGHTINGS.register("grad_drop", aliases=("graddrop",))
 @keras.saving.register_keras_serializable(package="mtlzoo")
 class GradDrop(Weighting):
     """GradDrop: keeps, per coordinate, only one sign of the task gradients.

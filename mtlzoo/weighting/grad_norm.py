@@ -4,9 +4,11 @@ import keras
 import tensorflow as tf
 
 from mtlzoo.weighting import _utils
+from mtlzoo.weighting._catalog import WEIGHTINGS
 from mtlzoo.weighting.base import Weighting
 
 
+@WEIGHTINGS.register("grad_norm", aliases=("gradnorm",))
 @keras.saving.register_keras_serializable(package="mtlzoo")
 class GradNorm(Weighting):
     """Learns task weights that equalise the tasks' training rates.

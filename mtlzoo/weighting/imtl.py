@@ -4,9 +4,11 @@ import keras
 import tensorflow as tf
 
 from mtlzoo.weighting import _utils
+from mtlzoo.weighting._catalog import WEIGHTINGS
 from mtlzoo.weighting.base import Weighting
 
 
+@WEIGHTINGS.register("imtl")
 @keras.saving.register_keras_serializable(package="mtlzoo")
 class IMTL(Weighting):
     """IMTL-G: an update with equal projections on every task's direction.

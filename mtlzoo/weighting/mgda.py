@@ -4,6 +4,8 @@ import keras
 import tensorflow as tf
 
 from mtlzoo.weighting import _utils
+from mtlzoo.weighting._catalog import WEIGHTINGS
+from mtlzoo.weighting._catalog import register_preset
 from mtlzoo.weighting.base import Weighting
 
 _NORMALIZATIONS = ("none", "l2", "loss", "loss+")
@@ -88,6 +90,7 @@ def min_norm_coefficients(matrix, mask, max_iterations=250, tolerance=1e-6):
     return alpha * mask
 
 
+@WEIGHTINGS.register("mgda")
 @keras.saving.register_keras_serializable(package="mtlzoo")
 class MGDA(Weighting):
     """MGDA: the min-norm point of the convex hull of the task gradients.
@@ -176,3 +179,6 @@ class MGDA(Weighting):
             }
         )
         return config
+
+
+register_preset("mgda_ub", "mgda", representation_gradients=True)

@@ -4,6 +4,7 @@ import keras
 import tensorflow as tf
 
 from mtlzoo.weighting import _utils
+from mtlzoo.weighting._catalog import WEIGHTINGS
 from mtlzoo.weighting.base import Weighting
 
 _RIDGE = 1e-10
@@ -60,6 +61,7 @@ def bargaining_weights(matrix, mask, start, iterations=20, tolerance=1e-10):
     return alpha, a
 
 
+@WEIGHTINGS.register("nash_mtl", aliases=("nashmtl",))
 @keras.saving.register_keras_serializable(package="mtlzoo")
 class NashMTL(Weighting):
     """Nash-MTL: the Nash bargaining solution between the tasks.

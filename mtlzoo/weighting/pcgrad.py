@@ -4,11 +4,13 @@ import keras
 import tensorflow as tf
 
 from mtlzoo.weighting import _utils
+from mtlzoo.weighting._catalog import WEIGHTINGS
 from mtlzoo.weighting.base import Weighting
 
 _REDUCTIONS = ("sum", "mean")
 
 
+@WEIGHTINGS.register("pcgrad")
 @keras.saving.register_keras_serializable(package="mtlzoo")
 class PCGrad(Weighting):
     """PCGrad: removes the conflicting component of each task gradient.

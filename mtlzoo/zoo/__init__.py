@@ -1,5 +1,14 @@
 """The model zoo: pretrained multi-task presets, one call to load.
 
+A preset is one folder under each of two homes: `zoo_configs/<name>/`
+(`config.json`, the `README.md` card, `LICENSE`, `recipe.json`) and
+`pretrained/<name>/` (its sha256-checked weights); see `registry`.
+
+`list_models`, `info` and `get_config` read JSON only (the command line's
+`mtlzoo list` and `mtlzoo info` use them without TensorFlow); `load`,
+`from_preset`, `save_to_preset`, `evaluate`, `validate_config` and
+`DataNotFoundError` are imported on first use.
+
 Example:
 
 >>> import mtlzoo
@@ -8,20 +17,42 @@ Example:
 >>> mtlzoo.zoo.info("fashion_tiny_test")["delta_m"]
 """
 
+import importlib
+
 from mtlzoo.zoo.card import info
-from mtlzoo.zoo.evaluation import DataNotFoundError
-from mtlzoo.zoo.evaluation import evaluate
-from mtlzoo.zoo.loading import load
 from mtlzoo.zoo.registry import get_config
 from mtlzoo.zoo.registry import list_models
-from mtlzoo.zoo.schema import validate_config
+
+# Public name -> module; imported on first use (they import Keras).
+_LAZY = {
+    "DataNotFoundError": "mtlzoo.zoo.evaluation",
+    "evaluate": "mtlzoo.zoo.evaluation",
+    "from_preset": "mtlzoo.zoo.presets",
+    "load": "mtlzoo.zoo.loading",
+    "save_to_preset": "mtlzoo.zoo.presets",
+    "validate_config": "mtlzoo.zoo.schema",
+}
 
 __all__ = [
     "DataNotFoundError",
     "evaluate",
+    "from_preset",
     "get_config",
     "info",
     "list_models",
     "load",
+    "save_to_preset",
     "validate_config",
 ]
+
+
+def __getattr__(name):
+    if name not in _LAZY:
+        raise AttributeError(f"module 'mtlzoo.zoo' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(__all__))

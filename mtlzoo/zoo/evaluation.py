@@ -1,16 +1,23 @@
 """Re-measure a preset's metrics on its test split (or the shipped sample)."""
 
-import os
-
+from mtlzoo.datasets import config as dataset_config
+from mtlzoo.datasets.config import DataNotFoundError
 from mtlzoo.zoo import registry
 
-
-class DataNotFoundError(FileNotFoundError):
-    """A preset's full test data is not available on this machine."""
+__all__ = [
+    "DataNotFoundError",
+    "dataset_arguments",
+    "evaluate",
+    "load_dataset",
+    "measure",
+]
 
 
 def dataset_arguments(config, split="test", sample=False, data=None):
     """Keyword arguments of the preset's dataset loader for one split.
+
+    The preset's `dataset` block is read by `mtlzoo.datasets.config`, the
+    reader that training, search and the preset recipes use too.
 
     Args:
         config: dict. A zoo config.
@@ -30,72 +37,31 @@ def dataset_arguments(config, split="test", sample=False, data=None):
     Raises:
         DataNotFoundError: when the full data is not available.
     """
-    block = config["dataset"]
-    splits = [k for k in ("train", "validation", "test") if k in block]
-    if split not in splits:
-        raise ValueError(
-            f"`split` must be one of {splits} for preset "
-            f"'{config['name']}'. Received: split={split!r}"
-        )
-    kwargs = dict(block[split])
-    if sample:
-        if block["sample"] is None:
-            raise ValueError(
-                f"Preset '{config['name']}' ({block['name']}) has no shipped "
-                f"sample. Received: sample={sample!r}"
-            )
-        kwargs.update(block["sample"])
-        kwargs.pop("num_samples", None)  # the sample is small: use it all
-        return kwargs
-    recorded = dict(block["paths"])
-    if data is not None:
-        if isinstance(data, (str, os.PathLike)):
-            if len(recorded) != 1:
-                raise ValueError(
-                    f"Preset '{config['name']}' reads {sorted(recorded)}; pass "
-                    f"a dict argument -> path. Received: data={data!r}"
-                )
-            data = {next(iter(recorded)): os.fspath(data)}
-        if not isinstance(data, dict) or set(data) - set(recorded):
-            raise ValueError(
-                f"`data` must be a path or a dict with keys in "
-                f"{sorted(recorded)}. Received: data={data!r}"
-            )
-        recorded.update(data)
-        missing = {
-            k: v for k, v in recorded.items() if not os.path.exists(str(v))
-        }
-        if missing:
-            raise DataNotFoundError(
-                f"Data path(s) not found: {missing}. Received: data={data!r}"
-            )
-        kwargs.update(recorded)
-        return kwargs
-    if all(os.path.exists(str(p)) for p in recorded.values()):
-        kwargs.update(recorded)
-        return kwargs
-    if block["search"]:
-        kwargs.update({k: None for k in recorded})
-        kwargs["download"] = False
-        return kwargs
-    raise DataNotFoundError(
-        f"The full {split} data of preset '{config['name']}' "
-        f"({block['source']}) is not available here: not at "
-        f"{sorted(map(str, recorded.values()))}. Pass its location "
-        "(`data=` / `--data PATH`), or evaluate on the real sample shipped "
-        "with mtlzoo (`sample=True` / `--sample`). "
-        f"Received: data={data!r}"
+    return dataset_config.split_arguments(
+        config["dataset"],
+        split,
+        sample=sample,
+        data=data,
+        strict=True,
+        owner=f"preset '{config['name']}'",
     )
 
 
 def load_dataset(config, split="test", sample=False, data=None, batch_size=128):
     """The preset's dataset for `split`, batched and unshuffled."""
-    from mtlzoo import datasets
-
-    kwargs = dataset_arguments(config, split, sample, data)
-    loader = getattr(datasets, config["dataset"]["loader"])
     try:
-        ds, _ = loader(batch_size=batch_size, shuffle=False, **kwargs)
+        ds, _ = dataset_config.load_split(
+            config["dataset"],
+            split,
+            batch_size=batch_size,
+            shuffle=False,
+            sample=sample,
+            data=data,
+            strict=True,
+            owner=f"preset '{config['name']}'",
+        )
+    except DataNotFoundError:
+        raise
     except FileNotFoundError as error:
         raise DataNotFoundError(
             f"{error} Or evaluate on the real sample shipped with mtlzoo "
@@ -148,11 +114,11 @@ def evaluate(name, sample=False, data=None, batch_size=128, verbose=0):
     >>> result = mtlzoo.zoo.evaluate("fashion_tiny_test", sample=True)
     >>> result["metrics"]["garment_accuracy"]
     """
-    from mtlzoo.zoo.loading import load
+    from mtlzoo.zoo.presets import from_preset
 
     config = registry.get_config(name)
     dataset = load_dataset(config, "test", sample, data, batch_size)
-    model = load(name)
+    model = from_preset(name)
     count = sum(int(x.shape[0]) for x, _ in dataset)
     return {
         "metrics": measure(model, dataset, verbose),

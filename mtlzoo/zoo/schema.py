@@ -55,17 +55,6 @@ ARCHITECTURE_KEYS = (
     "name",
     "trainable",
 )
-# metric suffix -> higher is better; longest suffix first when matching.
-_METRIC_DIRECTIONS = {
-    "pixel_accuracy": True,
-    "mean_iou": True,
-    "accuracy": True,
-    "iou": True,
-    "mae": False,
-    "abs_err": False,
-    "rel_err": False,
-    "mean_angle": False,
-}
 
 # key -> (types, required)
 _TOP = {
@@ -131,18 +120,25 @@ _DATASET = {
 def metric_higher_is_better(metric):
     """Whether a larger value of a logged task metric is better.
 
+    The directions are the task kinds' (`Task.metric_directions`); the
+    longest matching suffix wins.
+
     Args:
         metric: str. A metric log name such as `"mask_mean_iou"`.
 
     Returns:
         bool.
     """
-    for suffix in sorted(_METRIC_DIRECTIONS, key=len, reverse=True):
+    # Imported here: the kinds import Keras, the rest of the schema not.
+    from mtlzoo.tasks import metric_directions
+
+    directions = metric_directions()
+    for suffix in sorted(directions, key=len, reverse=True):
         if metric.endswith("_" + suffix):
-            return _METRIC_DIRECTIONS[suffix]
+            return directions[suffix]
     raise ValueError(
         f"Unknown metric; expected a name ending in one of "
-        f"{sorted(_METRIC_DIRECTIONS)}. Received: metric={metric!r}"
+        f"{sorted(directions)}. Received: metric={metric!r}"
     )
 
 

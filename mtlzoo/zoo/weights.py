@@ -1,29 +1,53 @@
 """Locating and hash-checking preset weight files.
 
-A preset's `weights.file` is looked up in the installed package
-(`mtlzoo/pretrained`), then in the repository checkout (`<repo>/pretrained`),
-then in the Keras cache (`$KERAS_HOME/mtlzoo`, filled by
-`keras.utils.get_file` when the config has a `url`). Every file found is
-checked against the config's `weights.sha256`; a mismatch is refused.
+A preset's `weights.file` is looked up next to its `config.json` (a
+preset folder written by `save_to_preset`), then in `pretrained/<name>/` of
+the installed package and of the repository checkout
+(`mtlzoo._files.candidates`), then in the Keras cache (`$KERAS_HOME/mtlzoo`,
+filled by `keras.utils.get_file` when the config has a `url`). Every file
+found is checked against the config's `weights.sha256`
+(`mtlzoo._files.sha256`); a mismatch is refused.
 """
 
-import hashlib
 import os
 import pathlib
 
-_PACKAGE = pathlib.Path(__file__).resolve().parent.parent
+from mtlzoo import _files
+from mtlzoo._files import sha256  # noqa: F401 (the old public name)
+
 # Installed package data first, then the repository checkout.
-WEIGHTS_DIRS = [_PACKAGE / "pretrained", _PACKAGE.parent / "pretrained"]
+WEIGHTS_DIRS = _files.candidates("pretrained")
 CACHE_SUBDIR = "mtlzoo"
 
 
-def sha256(path):
-    """Hex sha256 of a file, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+def weights_spec(config, preset=None):
+    """`(file, sha256, url or None)` of a config's `weights` block.
+
+    Args:
+        config: dict. A zoo config.
+        preset: str. The preset's name or path, for error messages.
+            Defaults to `config["name"]`.
+
+    Raises:
+        ValueError: naming the preset and the missing key, when the config
+            has no `weights` block, `weights.file` or `weights.sha256`.
+    """
+    preset = preset or config.get("name")
+    spec = config.get("weights")
+    if not isinstance(spec, dict):
+        raise ValueError(
+            f"Preset '{preset}' has no `weights` block in its config, so it "
+            "has no weights to load; pass load_weights=False to build it "
+            f"untrained. Received: weights={spec!r}"
+        )
+    for key in ("file", "sha256"):
+        if not isinstance(spec.get(key), str) or not spec[key]:
+            raise ValueError(
+                f"Preset '{preset}' lacks `weights.{key}` in its config: "
+                "weights are only loaded with their file name and sha256. "
+                f"Received: weights={spec!r}"
+            )
+    return spec["file"], spec["sha256"], spec.get("url")
 
 
 def check_sha256(path, expected, name=None):
@@ -40,7 +64,7 @@ def check_sha256(path, expected, name=None):
     Raises:
         ValueError: naming the file, the expected and the actual hash.
     """
-    actual = sha256(path)
+    actual = _files.sha256(path)
     if actual != expected:
         preset = f" of preset '{name}'" if name else ""
         raise ValueError(
@@ -64,31 +88,43 @@ def _cache_dir():
     return pathlib.Path(_keras_home()) / CACHE_SUBDIR
 
 
-def candidate_paths(file):
-    """Where `file` is looked for, in order (existing or not)."""
-    return [d / file for d in WEIGHTS_DIRS] + [_cache_dir() / file]
+def candidate_paths(file, name=None, folder=None):
+    """Where `file` is looked for, in order (existing or not).
+
+    Args:
+        file: str. The weights file name (`weights.file`).
+        name: str. The preset name: its `pretrained/<name>/` folders.
+        folder: str or path. The preset's own folder (its config.json's).
+    """
+    paths = [] if folder is None else [pathlib.Path(folder) / file]
+    if name:
+        paths += [pathlib.Path(d) / name / file for d in WEIGHTS_DIRS]
+    return paths + [_cache_dir() / file]
 
 
-def locate(config):
+def locate(config, folder=None):
     """Path of a preset's weight file, hash-checked.
 
     Args:
         config: dict. A zoo config (see `mtlzoo.zoo.get_config`).
+        folder: str or path. The folder of the preset's config.json,
+            looked at first. Defaults to None.
 
     Returns:
         str. Path of a local file whose sha256 matches the config.
 
     Raises:
-        ValueError: if a found file's hash does not match.
+        ValueError: if a found file's hash does not match, or the config
+            names no weights file or sha256.
         FileNotFoundError: if no copy exists and none can be downloaded.
     """
     name = config.get("name")
-    spec = config["weights"]
-    file, expected = spec["file"], spec["sha256"]
-    for path in candidate_paths(file):
+    file, expected, url = weights_spec(config)
+    places = candidate_paths(file, name, folder)
+    for path in places:
         if path.is_file():
             return check_sha256(path, expected, name)
-    url = spec.get("url")
+    looked = [str(p) for p in places]
     if url:
         import keras
 
@@ -106,13 +142,12 @@ def locate(config):
         except Exception as error:  # network errors come in many types
             raise FileNotFoundError(
                 f"Weights of preset '{name}' are not installed (looked at "
-                f"{[str(p) for p in candidate_paths(file)]}) and the download "
-                f"from {url} failed: {error}. Received: name={name!r}"
+                f"{looked}) and the download from {url} failed: {error}. "
+                f"Received: name={name!r}"
             ) from error
         return check_sha256(path, expected, name)
     raise FileNotFoundError(
-        f"Weights of preset '{name}' are not installed (looked at "
-        f"{[str(p) for p in candidate_paths(file)]}) and its config has no "
-        f"download url. Reinstall mtlzoo or pass weights=PATH. "
-        f"Received: name={name!r}"
+        f"Weights of preset '{name}' are not installed (looked at {looked}) "
+        "and its config has no download url. Reinstall mtlzoo or pass "
+        f"load_weights=PATH. Received: name={name!r}"
     )

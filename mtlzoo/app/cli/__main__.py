@@ -1,0 +1,8 @@
+"""`python -m mtlzoo.app.cli ...` runs the `mtlzoo` command line."""
+
+import sys
+
+from mtlzoo.app.cli import main
+
+if __name__ == "__main__":
+    sys.exit(main())

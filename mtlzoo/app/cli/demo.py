@@ -1,0 +1,35 @@
+"""`mtlzoo demo`: a preset on real sample images, written as a PNG panel."""
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser(
+        "demo",
+        help="run a preset on real sample images and write a PNG",
+        description="Load a pretrained preset (offline), run it on the real "
+        "Fashion-MNIST / MNIST sample shipped with mtlzoo, print per-task "
+        "predictions and accuracy, and write a PNG panel.",
+    )
+    parser.add_argument(
+        "--name",
+        default=None,
+        help="preset name (default: fashion_mobilenetv2_multitask)",
+    )
+    parser.add_argument(
+        "--out",
+        default="mtlzoo_demo.png",
+        help="PNG path (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--num-images",
+        type=int,
+        default=6,
+        help="images in the panel (default: %(default)s)",
+    )
+    parser.set_defaults(func=run)
+
+
+def run(args):
+    from mtlzoo.app import demo
+
+    demo.run_demo(args.name, out=args.out, num_images=args.num_images)
+    return 0

@@ -1,0 +1,140 @@
+"""`mtlzoo export NAME`: SavedModel or TFLite, checked against Keras."""
+
+import json
+import os
+
+from mtlzoo.app.cli._common import CommandError
+from mtlzoo.app.cli._common import print_json
+
+_REPORT_KEYS = (
+    "top1_agreement",
+    "class_agreement",
+    "label_agreement",
+    "accuracy_drop",
+    "max_abs_error",
+    "mean_abs_error",
+)
+
+
+def add_parser(subparsers):
+    parser = subparsers.add_parser(
+        "export",
+        help="export a model to SavedModel or TFLite and check it",
+        description="Export a preset, a .keras file or a config written by "
+        "`mtlzoo train` to SavedModel or TFLite (float32, float16 or "
+        "full-integer int8 with float inputs/outputs), then run the "
+        "exported model next to the Keras model and report per-task "
+        "agreement, accuracy drop, size and latency.",
+    )
+    parser.add_argument(
+        "name", help="preset name, .keras file or train output .json"
+    )
+    parser.add_argument(
+        "--format", choices=("savedmodel", "tflite"), default="savedmodel"
+    )
+    parser.add_argument("--quantize", choices=("float16", "int8"))
+    parser.add_argument(
+        "--output",
+        default=None,
+        help="output file (.tflite) or directory (SavedModel); default "
+        "<name>[_<quantize>].tflite or <name>_savedmodel",
+    )
+    parser.add_argument(
+        "--data",
+        default=None,
+        help=".npz with `images` (N, H, W, C) and optional labels per "
+        "task, for calibration and the check (default: the model's "
+        "dataset: the preset's shipped sample or the train config's "
+        "dataset)",
+    )
+    parser.add_argument(
+        "--samples",
+        type=int,
+        default=128,
+        help="calibration and check images (default: %(default)s)",
+    )
+    parser.add_argument("--json", action="store_true", help="JSON report")
+    parser.set_defaults(func=run)
+
+
+def run(args):
+    if args.quantize and args.format != "tflite":
+        raise CommandError(
+            "--quantize needs --format tflite. "
+            f"Received: --format {args.format} --quantize {args.quantize}"
+        )
+    if args.samples < 1:
+        raise CommandError(
+            f"--samples must be >= 1. Received: --samples {args.samples}"
+        )
+    from mtlzoo import export as export_lib
+    from mtlzoo.app import model_source
+
+    model, config, stem = model_source.load(args.name)
+    calib, check = model_source.sample_data(
+        model, config, args.data, args.samples
+    )
+    if args.quantize == "int8" and calib is None:
+        raise CommandError(
+            "int8 needs calibration images: pass --data FILE.npz. "
+            f"Received: name={args.name!r}"
+        )
+    output = args.output or _default_output(args, stem)
+    try:
+        report = export_lib.export(
+            model,
+            output,
+            format=args.format,
+            quantize=args.quantize,
+            representative_data=calib,
+            sample_inputs=check,
+            max_check_samples=args.samples,
+            verbose=not args.json,
+        )
+    except RuntimeError as error:
+        raise CommandError(str(error)) from error
+    report_path = os.path.splitext(output.rstrip("/"))[0] + ".report.json"
+    with open(report_path, "w", encoding="utf-8") as f:
+        json.dump(report, f, indent=2)
+    if args.json:
+        print_json(report)
+        return 0
+    print(format_report(report))
+    print(f"Report: {report_path}")
+    return 0
+
+
+def _default_output(args, stem):
+    suffix = f"_{args.quantize}" if args.quantize else ""
+    if args.format == "tflite":
+        return f"{stem}{suffix}.tflite"
+    return f"{stem}_savedmodel"
+
+
+def format_report(report):
+    """An export report (`mtlzoo.export.export`'s) as printed lines."""
+    lines = [
+        f"{report['format']} ({report['quantize'] or 'float32'}): "
+        f"{report['path']}",
+        f"size {report['size_bytes'] / 1e6:.3f} MB, float32 "
+        f"{report['float32_size_bytes'] / 1e6:.3f} MB, ratio "
+        f"{report['size_ratio']:.2f}x; batch-1 latency "
+        f"{report['latency_ms']:.2f} ms; checked on {report['samples']} "
+        f"{report['inputs']} images",
+    ]
+    for task, numbers in report["tasks"].items():
+        parts = [
+            f"{k}={numbers[k]:.4g}" + (" pts" if k == "accuracy_drop" else "")
+            for k in _REPORT_KEYS
+            if k in numbers
+        ]
+        lines.append(f"  {task}: " + ", ".join(parts))
+    targets = report.get("targets")
+    if targets:
+        lines.append(
+            f"int8 targets: size ratio >= {targets['size_ratio_min']}: "
+            f"{targets['size_ratio_met']}; accuracy drop <= "
+            f"{targets['accuracy_drop_max']} pt: "
+            f"{targets['accuracy_drop_met']}"
+        )
+    return "\n".join(lines)

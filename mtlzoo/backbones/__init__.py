@@ -1,0 +1,48 @@
+"""Backbone catalog, feature levels and stage splitting.
+
+A backbone is registered under a short name (`list_backbones()`), built by
+`get(name).build(input_shape)` and handed back cut into *stages*: one
+`keras.Model` per feature level `"P1"`..`"P5"` (level `Pn` has stride
+`2**n`), so that a multi-task architecture can share the trunk up to a level
+and give each branch its own copy of the later stages (`copy_stage`).
+
+Each level is tapped at the last *clean cut* at its stride (see
+`mtlzoo.backbones.stages`). One module per entry, file name = registry
+name: `applications.py` (the `keras.applications` table), `tiny.py`,
+`lenet.py`, `resnet_small.py`; `register_backbone` adds your own.
+
+Example:
+
+>>> stages = get("tiny").build((32, 32, 1))
+>>> x = stages.preprocess(np.zeros((2, 32, 32, 1)))
+>>> for level in stages.levels:
+...     x = stages.stages[level](x)
+>>> x.shape
+TensorShape([2, 1, 1, 16])
+"""
+
+from mtlzoo.backbones import applications  # noqa: F401  (registers)
+from mtlzoo.backbones import lenet  # noqa: F401  (registers)
+from mtlzoo.backbones import resnet_small  # noqa: F401  (registers)
+from mtlzoo.backbones import tiny  # noqa: F401  (registers)
+from mtlzoo.backbones._blocks import BN_MOMENTUM
+from mtlzoo.backbones.preprocess import PREPROCESSING_MODES
+from mtlzoo.backbones.preprocess import Preprocess
+from mtlzoo.backbones.registry import get
+from mtlzoo.backbones.registry import list_backbones
+from mtlzoo.backbones.registry import register_backbone
+from mtlzoo.backbones.stages import LEVELS
+from mtlzoo.backbones.stages import BackboneSpec
+from mtlzoo.backbones.stages import BackboneStages
+
+__all__ = [
+    "BN_MOMENTUM",
+    "LEVELS",
+    "PREPROCESSING_MODES",
+    "BackboneSpec",
+    "BackboneStages",
+    "Preprocess",
+    "get",
+    "list_backbones",
+    "register_backbone",
+]

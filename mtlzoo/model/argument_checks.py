@@ -1,0 +1,85 @@
+"""Checks of the `MultiTaskModel` constructor and `compile()` arguments."""
+
+
+def check_compile_kwargs(kwargs):
+    """Refuse Keras' `loss`/`metrics` and unknown `compile()` arguments.
+
+    Args:
+        kwargs: dict. Extra keyword arguments given to `compile()`; entries
+            `loss`, `metrics`, `weighted_metrics` equal to None are removed.
+    """
+    for key in ("loss", "metrics", "weighted_metrics"):
+        if kwargs.get(key) is not None:
+            raise ValueError(
+                f"MultiTaskModel takes its losses and metrics from its "
+                f"tasks; `{key}` cannot be passed to compile(). "
+                f"Received: {key}={kwargs[key]!r}"
+            )
+        kwargs.pop(key, None)
+    if kwargs:
+        raise ValueError(
+            f"Unknown compile() argument(s) {sorted(kwargs)}. "
+            f"Received: kwargs={kwargs!r}"
+        )
+
+
+def check_loss_weights(loss_weights, task_names):
+    """Validate `loss_weights`: a dict task name -> non-negative number."""
+    if not isinstance(loss_weights, dict):
+        raise ValueError(
+            "`loss_weights` must be a dict task name -> float. "
+            f"Received: loss_weights={loss_weights!r}"
+        )
+    unknown = sorted(set(loss_weights) - set(task_names))
+    if unknown:
+        raise ValueError(
+            f"`loss_weights` names unknown task(s) {unknown}; the "
+            f"tasks are {task_names}. "
+            f"Received: loss_weights={loss_weights!r}"
+        )
+    for name, value in loss_weights.items():
+        if not isinstance(value, (int, float)) or value < 0:
+            raise ValueError(
+                f"Loss weight of task '{name}' must be a non-negative "
+                f"number. Received: loss_weights[{name!r}]={value!r}"
+            )
+
+
+def check_head_optimizers(head_optimizers, task_names):
+    """Validate the keys of `head_optimizers` (task names)."""
+    unknown = sorted(set(head_optimizers) - set(task_names))
+    if unknown:
+        raise ValueError(
+            f"`head_optimizers` names unknown task(s) {unknown}; the "
+            f"tasks are {task_names}. "
+            f"Received: head_optimizers={head_optimizers!r}"
+        )
+
+
+def check_weighting(method, shared_tensors, architecture):
+    """A representation-gradient method needs shared features."""
+    if (
+        method.requires_gradients
+        and method.representation_gradients
+        and not shared_tensors
+    ):
+        raise ValueError(
+            f"{type(method).__name__} with representation_gradients=True "
+            "needs features shared by the tasks, but architecture "
+            f"'{architecture}' with these branch points shares none. "
+            f"Received: weighting={method!r}"
+        )
+
+
+def check_input_shape(input_shape):
+    """`input_shape` as a tuple of 3 positive ints, or a ValueError."""
+    try:
+        shape = tuple(int(d) for d in input_shape)
+    except (TypeError, ValueError):
+        shape = None
+    if shape is None or len(shape) != 3 or min(shape) < 1:
+        raise ValueError(
+            "`input_shape` must be (height, width, channels) with positive "
+            f"integers. Received: input_shape={input_shape!r}"
+        )
+    return shape

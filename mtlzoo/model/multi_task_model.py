@@ -1,0 +1,418 @@
+"""MultiTaskModel: one network, one output per task, balanced training."""
+
+import keras
+import tensorflow as tf
+from keras import ops
+
+from mtlzoo import architectures
+from mtlzoo import backbones as backbones_lib
+from mtlzoo import weighting as weighting_lib
+from mtlzoo.architectures.hard_sharing import to_config
+from mtlzoo.model.argument_checks import check_compile_kwargs
+from mtlzoo.model.argument_checks import check_head_optimizers
+from mtlzoo.model.argument_checks import check_input_shape
+from mtlzoo.model.argument_checks import check_loss_weights
+from mtlzoo.model.argument_checks import check_weighting
+from mtlzoo.model.gradient_step import gradient_method_step
+from mtlzoo.model.gradient_step import task_gradient_matrix
+from mtlzoo.model.labels import standardize_labels
+from mtlzoo.model.task_objective import TaskObjective
+from mtlzoo.model.train_step import StepParts
+from mtlzoo.model.train_step import evaluation_losses
+from mtlzoo.model.train_step import loss_method_step
+from mtlzoo.model.training_state import TrainingState
+from mtlzoo.model.variable_partition import VariablePartition
+from mtlzoo.model.weighting_callbacks import with_weighting_callbacks
+from mtlzoo.tasks import validate_tasks
+
+
+@keras.saving.register_keras_serializable(package="mtlzoo")
+class MultiTaskModel(keras.Model):
+    """A multi-output Keras functional model with per-task training logic.
+
+    Outputs are a dict keyed by task name. Each task has a non-trainable
+    weight variable (`model.task_weights[name]`) that multiplies its loss
+    inside the train step, so a callback that assigns it changes training
+    from the next step. Logs carry `<task>_loss` (unweighted),
+    `<task>_weight` and the task metrics (`<task>_accuracy`, ...).
+    Missing labels (`-1` / `NaN`, or a zero sample weight) are skipped.
+
+    Args:
+        backbone: str. A name from `mtlzoo.backbones.list_backbones()`.
+        tasks: list of `mtlzoo.Task` (or their configs).
+        input_shape: tuple `(height, width, channels)`. Images are fed as
+            raw pixel values in 0..255; preprocessing is part of the model.
+        weights: None, `"imagenet"` or a path to backbone weights. Only
+            used when building; not part of the config (a loaded model gets
+            its saved weights). Defaults to None.
+        architecture: str. How parameters are shared, a name from
+            `mtlzoo.architectures.list_architectures()`. Defaults to
+            `"hard_sharing"`.
+        branch_points: dict. For hard sharing: task or tuple of tasks ->
+            level (`"P0"`..`"P5"`) where it leaves the shared trunk; the
+            branch owns copies of the later stages, initialised with the
+            same weights. Defaults to every task at the deepest level.
+        heads: dict. Task name -> head options (see `mtlzoo.heads`).
+        preprocessing: str. Input preprocessing mode; defaults to the
+            backbone's (see `mtlzoo.backbones`).
+        architecture_options: dict. Extra options of the architecture.
+        name: str. Model name.
+
+    Example:
+
+    >>> tasks = [mtlzoo.Task("digit", "classification", num_classes=10),
+    ...          mtlzoo.Task("ink", "regression")]
+    >>> model = mtlzoo.MultiTaskModel("tiny", tasks, input_shape=(32, 32, 1))
+    >>> model.compile(optimizer="adam")
+    """
+
+    def __init__(
+        self,
+        backbone,
+        tasks,
+        input_shape,
+        weights=None,
+        architecture="hard_sharing",
+        branch_points=None,
+        heads=None,
+        preprocessing=None,
+        architecture_options=None,
+        name="multi_task_model",
+        **kwargs,
+    ):
+        tasks = validate_tasks(tasks)
+        input_shape = check_input_shape(input_shape)
+        names = [t.name for t in tasks]
+        heads = dict(heads or {})
+        unknown = sorted(set(heads) - set(names))
+        if unknown:
+            raise ValueError(
+                f"`heads` names unknown task(s) {unknown}; the tasks are "
+                f"{names}. Received: heads={heads!r}"
+            )
+        architecture_options = dict(architecture_options or {})
+        build_fn = architectures.get(architecture)
+        spec = backbones_lib.get(backbone)
+        stages = spec.build(
+            input_shape, weights=weights, preprocessing=preprocessing
+        )
+        image = keras.Input(shape=input_shape, name="image")
+        x = stages.preprocess(image)
+        options = dict(architecture_options)
+        if architecture == "hard_sharing":
+            options["branch_points"] = branch_points
+        elif branch_points:
+            raise ValueError(
+                "`branch_points` apply to architecture='hard_sharing' only. "
+                f"Received: architecture={architecture!r}, "
+                f"branch_points={branch_points!r}"
+            )
+        outputs, shared, tree = build_fn(
+            x, stages, tasks, input_shape, heads, **options
+        )
+        super().__init__(inputs=image, outputs=outputs, name=name, **kwargs)
+        self.backbone = backbone
+        self.tasks = tasks
+        self.task_names = names
+        self.input_shape_ = input_shape
+        self.architecture = architecture
+        self.branch_points = tree
+        self.heads_config = heads
+        self.preprocessing = stages.preprocessing
+        self.architecture_options = architecture_options
+        self.levels = stages.levels
+        self.shared_tensors = list(shared)
+        self.task_weights = {}
+        for task in tasks:
+            self.task_weights[task.name] = self.add_weight(
+                shape=(),
+                initializer=keras.initializers.Constant(task.weight),
+                trainable=False,
+                name=f"{task.name}_weight",
+            )
+        self._task_loss_trackers = {
+            n: keras.metrics.Mean(name=f"{n}_loss") for n in names
+        }
+        self._task_metrics = {t.name: t.build_metrics() for t in tasks}
+        self._regularization_tracker = keras.metrics.Mean(
+            name="regularization_loss"
+        )
+        self.weighting = None
+        self.check_finite = True
+        # Keras may reorder `trainable_variables` once sub-models are made
+        # from this graph; gradients and optimizer slots use this order.
+        self._state = TrainingState(self, list(self.weights))
+
+    # ------------------------------------------------------------------
+    def get_config(self):
+        return {
+            "backbone": self.backbone,
+            "tasks": [t.get_config() for t in self.tasks],
+            "input_shape": list(self.input_shape_),
+            "architecture": self.architecture,
+            "branch_points": to_config(self.branch_points),
+            "heads": self.heads_config,
+            "preprocessing": self.preprocessing,
+            "architecture_options": self.architecture_options,
+            "name": self.name,
+            "trainable": self.trainable,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config.pop("weights", None)
+        return cls(**config)
+
+    # ------------------------------------------------------------------
+    def compile(
+        self,
+        optimizer="adam",
+        weighting=None,
+        loss_weights=None,
+        head_optimizers=None,
+        run_eagerly=False,
+        steps_per_execution=1,
+        jit_compile=False,
+        check_finite=True,
+        **kwargs,
+    ):
+        """Configure training.
+
+        Args:
+            optimizer: optimizer or its name, for the shared parameters (and
+                for every head without its own optimizer).
+            weighting: str, dict or `mtlzoo.weighting.Weighting`. How task
+                losses (or gradients) combine. Defaults to equal weighting.
+            loss_weights: dict task -> float. Initial task weights (the
+                weight variables keep changing if a method or callback
+                assigns them).
+            head_optimizers: dict task -> optimizer. Separate optimizers for
+                parameters that only serve that task.
+            jit_compile: bool. XLA compilation; off by default (about 10x
+                slower training on CPU here).
+            check_finite: bool. Stop training with an error naming the task
+                when a task loss (or, for gradient methods, a task
+                gradient) is NaN or inf, instead of silently poisoning the
+                weights. Defaults to True.
+        """
+        check_compile_kwargs(kwargs)
+        if loss_weights is not None:
+            check_loss_weights(loss_weights, self.task_names)
+            for name, value in loss_weights.items():
+                self.task_weights[name].assign(float(value))
+        head_optimizers = dict(head_optimizers or {})
+        check_head_optimizers(head_optimizers, self.task_names)
+        super().compile(
+            optimizer=optimizer,
+            run_eagerly=run_eagerly,
+            steps_per_execution=steps_per_execution,
+            jit_compile=jit_compile,
+        )
+        method = weighting_lib.get(weighting)
+        check_weighting(method, self.shared_tensors, self.architecture)
+        method.setup(
+            self.task_names, [self.task_weights[n] for n in self.task_names]
+        )
+        self.weighting = method
+        self.check_finite = bool(check_finite)
+        self.head_optimizers = {
+            k: keras.optimizers.get(v) for k, v in head_optimizers.items()
+        }
+        self._state.partition = self._partition()
+        self._state.compile_arguments = dict(
+            optimizer=self.optimizer,
+            weighting=method,
+            loss_weights=loss_weights,
+            head_optimizers=self.head_optimizers or None,
+            run_eagerly=run_eagerly,
+            steps_per_execution=steps_per_execution,
+            jit_compile=jit_compile,
+            check_finite=self.check_finite,
+        )
+
+    def get_compile_config(self):
+        """The `compile()` arguments, serialized (saved in `.keras` files)."""
+        arguments = self._state.compile_arguments
+        if not self.compiled or arguments is None:
+            return {}
+        return keras.saving.serialize_keras_object(arguments)
+
+    def compile_from_config(self, config):
+        """Compile from `get_compile_config()` and build the optimizers (so
+        a loaded model gets its saved optimizer state)."""
+        config = keras.saving.deserialize_keras_object(config)
+        self.compile(**config)
+        if self.built:
+            partition = self._state.partition
+            self.optimizer.build(partition.main_variables)
+            for name, opt in self.head_optimizers.items():
+                opt.build(partition.head_variables[name])
+
+    def fit(self, *args, **kwargs):
+        """`keras.Model.fit`, plus the weighting method's callbacks.
+
+        A weighting method that adapts per epoch (e.g. DWA) returns Keras
+        callbacks from `callbacks()`; they are appended to the callbacks
+        given, unless the same instance is already there. Arguments are
+        those of `keras.Model.fit`.
+        """
+        if len(args) > 5:  # `callbacks` passed by position
+            args = list(args)
+            args[5] = with_weighting_callbacks(args[5], self.weighting, self)
+        else:
+            kwargs["callbacks"] = with_weighting_callbacks(
+                kwargs.get("callbacks"), self.weighting, self
+            )
+        return super().fit(*args, **kwargs)
+
+    def outputs_dict(self):
+        """Output tensors of the functional graph, by task name."""
+        out = self._outputs_struct if hasattr(self, "_outputs_struct") else None
+        if isinstance(out, dict):
+            return out
+        return dict(zip(self.output_names, self.outputs))
+
+    @property
+    def metrics(self):
+        out = []
+        if self.compiled and self._loss_tracker is not None:
+            out.append(self._loss_tracker)
+        out.extend(self._task_loss_trackers.values())
+        if self.losses:
+            out.append(self._regularization_tracker)
+        for name in self.task_names:
+            out.extend(self._task_metrics[name])
+        return out
+
+    @property
+    def variable_partition(self):
+        """The `VariablePartition` of the trainable variables, made by
+        `compile()` (None before)."""
+        return self._state.partition
+
+    def _partition(self):
+        """The partition, computed now (`compile()` keeps it)."""
+        extra = self.weighting.trainable_variables if self.weighting else []
+        return VariablePartition.from_model(
+            self,
+            order=self._state.variable_order,
+            extra_variables=extra,
+            head_optimizer_tasks=getattr(self, "head_optimizers", {}),
+        )
+
+    # Names of the partition before it was an object (read by older code).
+    @property
+    def _all_shared(self):
+        return self._compiled_partition().shared_variables
+
+    @property
+    def _head_variables(self):
+        return self._compiled_partition().head_variables
+
+    def _compiled_partition(self):
+        if self._state.partition is None:
+            raise AttributeError(
+                "The variable partition is made by `compile()`. "
+                "Received: a model that was not compiled"
+            )
+        return self._state.partition
+
+    # ------------------------------------------------------------------
+    def train_step(self, data):
+        """One training step: the loss-level or the gradient-method step
+        (see `mtlzoo.model.train_step`), then the per-task logs."""
+        x, y, sample_weights = self._unpack(data)
+        parts = self._step_parts()
+        if parts.uses_gradient_method():
+            step = gradient_method_step
+        else:
+            step = loss_method_step
+        y_pred, losses, total = step(parts, x, y, sample_weights)
+        self._loss_tracker.update_state(total)
+        logs = self._update_logs(y, y_pred, sample_weights, losses)
+        for n in self.task_names:
+            logs[f"{n}_weight"] = ops.convert_to_tensor(self.task_weights[n])
+        return logs
+
+    def test_step(self, data):
+        """One evaluation step: task losses, their weighted sum, logs."""
+        x, y, sample_weights = self._unpack(data)
+        parts = self._step_parts()
+        y_pred, losses, total = evaluation_losses(parts, x, y, sample_weights)
+        self._loss_tracker.update_state(total)
+        return self._update_logs(y, y_pred, sample_weights, losses)
+
+    def task_gradients(self, x, y, sample_weight=None, representation=False):
+        """Per-task gradients of the unweighted task losses, shared part.
+
+        Used for gradient-conflict logging and task-affinity analysis. Runs
+        the model in inference mode (no dropout, frozen BatchNorm stats).
+
+        Args:
+            x: batch of images.
+            y: dict task name -> labels for the batch.
+            sample_weight: optional dict task name -> `(batch,)` weights.
+            representation: bool. Gradients with respect to the shared
+                features instead of the parameters shared by all tasks.
+
+        Returns:
+            `(grads, losses, present)`: a `(T, D)` tensor (rows in
+            `task_names` order), the `(T,)` losses and the `(T,)` mask of
+            tasks with labels in the batch.
+        """
+        x = ops.convert_to_tensor(x)
+        y = tf.nest.map_structure(ops.convert_to_tensor, y)
+        y, sw = standardize_labels(
+            self.tasks, self.input_shape_, y, sample_weight
+        )
+        sw = {k: ops.convert_to_tensor(v, "float32") for k, v in sw.items()}
+        if self._state.partition is None:
+            self._state.partition = self._partition()
+        key = bool(representation)
+        cache = self._state.task_gradient_fns
+        if key not in cache:
+            cache[key] = tf.function(
+                lambda x, y, sw: task_gradient_matrix(
+                    self._step_parts(), x, y, sw, key
+                ),
+                reduce_retracing=True,
+            )
+        return cache[key](x, y, sw)
+
+    # ------------------------------------------------------------------
+    def _unpack(self, data):
+        """`(x, y, sample_weights)` of a batch, labels checked."""
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        y, sample_weights = standardize_labels(
+            self.tasks, self.input_shape_, y, sample_weight
+        )
+        return x, y, sample_weights
+
+    def _step_parts(self):
+        """The explicit objects the train, test and gradient steps use."""
+        objective = TaskObjective(
+            self.tasks,
+            [self.task_weights[n] for n in self.task_names],
+            self.check_finite,
+        )
+        return StepParts(
+            forward=self._state.forward,
+            objective=objective,
+            partition=self._state.partition,
+            weighting=self.weighting,
+            optimizer=getattr(self, "optimizer", None),
+            head_optimizers=getattr(self, "head_optimizers", {}),
+        )
+
+    def _update_logs(self, y, y_pred, sample_weights, losses):
+        for i, task in enumerate(self.tasks):
+            n = task.name
+            self._task_loss_trackers[n].update_state(losses[i])
+            task.update_metrics(
+                self._task_metrics[n], y[n], y_pred[n], sample_weights.get(n)
+            )
+        if self.losses:
+            regularization = self._state.forward.regularization()
+            self._regularization_tracker.update_state(regularization)
+        return {m.name: m.result() for m in self.metrics}

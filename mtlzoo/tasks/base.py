@@ -1,0 +1,526 @@
+"""The `Task` base class and the registry of task kinds.
+
+A task kind (`"classification"`, `"depth"`, ...) is a subclass of `Task`
+registered under its name with `register_kind`. `Task(name, kind, ...)`
+returns an instance of the kind's class, so configs that name a kind by its
+string keep working. The base class runs the shared logic (argument checks,
+masking, sample weights, the masked mean of the loss, metric updates); a
+kind fills in its shapes, its loss per element, its metrics and its hooks
+for heads, tests, export, plots and search spaces.
+"""
+
+import keras
+import numpy as np
+from keras import ops
+
+from mtlzoo._registry import Registry
+from mtlzoo.tasks import _ops
+
+_KINDS = Registry("task kind", "kind")
+
+
+def register_kind(name, cls=None):
+    """Register a `Task` subclass as the task kind `name`.
+
+    Usable as a class decorator. Sets `cls.kind = name`.
+
+    Args:
+        name: str. The kind's name, a lower-case identifier (what configs
+            write as `"kind"`).
+        cls: a subclass of `Task`. Defaults to None (decorator use).
+
+    Returns:
+        The class (or the decorator).
+
+    Example:
+
+    >>> @register_kind("count")
+    ... class CountTask(RegressionTask):
+    ...     ...
+    """
+
+    def add(cls):
+        if not (isinstance(cls, type) and issubclass(cls, Task)):
+            raise TypeError(
+                "A task kind must be a subclass of mtlzoo.tasks.Task. "
+                f"Received: cls={cls!r}"
+            )
+        if not isinstance(name, str) or not (
+            name.isidentifier() and name == name.lower()
+        ):
+            raise ValueError(
+                "A task kind name must be a lower-case identifier. "
+                f"Received: name={name!r}"
+            )
+        if cls.primary_metric_name not in cls.metric_directions:
+            raise ValueError(
+                f"Task kind '{name}': primary_metric_name must be a key of "
+                f"metric_directions {sorted(cls.metric_directions)}. "
+                f"Received: primary_metric_name={cls.primary_metric_name!r}"
+            )
+        known = metric_directions()
+        for metric, higher in cls.metric_directions.items():
+            if known.get(metric, higher) != higher:
+                raise ValueError(
+                    f"Task kind '{name}' gives metric '{metric}' the "
+                    "opposite direction of a registered kind. Received: "
+                    f"metric_directions[{metric!r}]={higher!r}"
+                )
+        _KINDS.register(name, cls)
+        cls.kind = name
+        return cls
+
+    if cls is None:
+        return add
+    return add(cls)
+
+
+def unregister_kind(name):
+    """Remove the task kind `name` (for tests and user overrides)."""
+    _KINDS.unregister(name)
+
+
+def get_kind(name):
+    """The `Task` subclass registered as kind `name`."""
+    return _KINDS.get(name)
+
+
+def list_kinds(pattern=None):
+    """Sorted names of the registered task kinds (optionally fnmatch
+    filtered by `pattern`)."""
+    return _KINDS.names(pattern)
+
+
+def metric_directions(primary_only=False):
+    """Metric name suffix -> whether higher is better, over every kind.
+
+    Args:
+        primary_only: bool. Only the kinds' primary metrics. Defaults to
+            False.
+
+    Returns:
+        dict, e.g. `{"accuracy": True, "mae": False, ...}`.
+    """
+    out = {}
+    for _, cls in _KINDS.items():
+        for metric, higher in cls.metric_directions.items():
+            if not primary_only or metric == cls.primary_metric_name:
+                out[metric] = higher
+    return out
+
+
+def _check_name(name):
+    if not isinstance(name, str) or not name.isidentifier():
+        raise ValueError(
+            "A task name must be a non-empty identifier (letters, digits, "
+            f"underscores). Received: name={name!r}"
+        )
+
+
+def _kind_class(name, kind):
+    if not isinstance(kind, str) or kind not in list_kinds():
+        raise ValueError(
+            f"Unknown task kind for task '{name}'. Expected one of "
+            f"{list_kinds()}. Received: kind={kind!r}"
+        )
+    return _KINDS.get(kind)
+
+
+@keras.saving.register_keras_serializable(package="mtlzoo")
+class Task:
+    """One prediction problem of a multi-task model.
+
+    A task knows its output shape, its default head, its loss, its metrics,
+    how to check a label, and which labels are missing: `-1` for class
+    labels, `NaN` for continuous ones. Missing entries contribute neither
+    loss nor metric updates; a batch without any label of the task gives a
+    loss of exactly 0 for it.
+
+    `Task(name, kind, ...)` returns an instance of the class registered for
+    `kind` (see `mtlzoo.tasks.list_kinds()`), e.g. a
+    `mtlzoo.tasks.ClassificationTask`; that class can also be called
+    directly, without `kind`.
+
+    Args:
+        name: str. Task name; keys the model outputs, the labels and the
+            logs (`<name>_loss`, `<name>_accuracy`, ...).
+        kind: str. One of `"classification"`, `"multilabel"`,
+            `"regression"`, `"segmentation"`, `"depth"`, `"normals"`,
+            `"box"` (one box `[y1, x1, y2, x2]` in 0..1 and one class per
+            image; the label is `[y1, x1, y2, x2, class]`), or a kind
+            registered with `mtlzoo.tasks.register_kind`.
+        num_classes: int. Classes, for classification, multilabel,
+            segmentation and box tasks.
+        units: int. Output size of a regression task. Defaults to 1.
+        weight: float. Initial task weight. Defaults to 1.0.
+        head: dict. Options of the task's head (see `mtlzoo.heads`), e.g.
+            `{"units": [128]}`. Defaults to the head's own defaults.
+
+    Example:
+
+    >>> task = mtlzoo.Task("garment", "classification", num_classes=10)
+    >>> task.primary_metric
+    'garment_accuracy'
+    """
+
+    #: str. The registered kind name (set by `register_kind`).
+    kind = None
+    #: int or None. Minimum `num_classes`; None: the kind takes none.
+    num_classes_min = None
+    #: bool. Whether the kind takes `units` (defaulting to 1).
+    takes_units = False
+    #: bool. Whether the task predicts one value per pixel.
+    is_dense = False
+    #: str. dtype of labels made by `random_labels` and of missing fills.
+    label_dtype = "float32"
+    #: tuple of str. Accepted label dtype families ("int", "float").
+    label_dtypes = ("float",)
+    #: dict. Metric name suffix -> whether higher is better, in the order
+    #: of `build_metrics()`.
+    metric_directions = {}
+    #: str. The suffix of the metric that scores the task (for delta_m).
+    primary_metric_name = None
+    #: str. Registry name of the default head (`mtlzoo.heads.get`).
+    default_head = None
+    #: str or None. Activation of the head's output layer.
+    output_activation = None
+    #: bool. Whether outputs are unit vectors (the head normalises them).
+    unit_vectors = False
+    #: str or None. Head hyperparameter family of `mtlzoo.tuning`
+    #: (`"mlp"`: units and layers; `"dense"`: decoder width and convs).
+    head_search_space = "mlp"
+    #: str. The loss in words, for model cards.
+    loss_name = ""
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Task:
+            name = args[0] if args else kwargs.get("name")
+            kind = args[1] if len(args) > 1 else kwargs.get("kind")
+            _check_name(name)
+            cls = _kind_class(name, kind)
+        return super().__new__(cls)
+
+    def __init__(
+        self,
+        name,
+        kind=None,
+        num_classes=None,
+        units=None,
+        weight=1.0,
+        head=None,
+    ):
+        _check_name(name)
+        if kind is not None and kind != self.kind:
+            raise ValueError(
+                f"Task '{name}': {type(self).__name__} is the kind "
+                f"'{self.kind}'. Received: kind={kind!r}"
+            )
+        self.name = name
+        num_classes, units = self.check_arguments(num_classes, units)
+        try:
+            weight = float(weight)
+        except (TypeError, ValueError):
+            weight = float("nan")
+        if not np.isfinite(weight) or weight < 0:
+            raise ValueError(
+                f"Task '{name}' needs a finite, non-negative weight. "
+                f"Received: weight={weight!r}"
+            )
+        if head is not None and not isinstance(head, dict):
+            raise TypeError(
+                f"Task '{name}': head options must be a dict. "
+                f"Received: head={head!r}"
+            )
+        self.num_classes = num_classes
+        self.units = units
+        self.weight = weight
+        self.head = dict(head or {})
+
+    def check_arguments(self, num_classes, units):
+        """Check and normalise `num_classes` and `units` for this kind.
+
+        Follows `num_classes_min` and `takes_units`; override for other
+        rules.
+
+        Returns:
+            `(num_classes, units)`.
+        """
+        name, kind, low = self.name, self.kind, self.num_classes_min
+        if low is not None:
+            if (
+                isinstance(num_classes, bool)
+                or not isinstance(num_classes, (int, np.integer))
+                or num_classes < low
+            ):
+                raise ValueError(
+                    f"Task '{name}' of kind '{kind}' needs an integer "
+                    f"num_classes >= {low}. "
+                    f"Received: num_classes={num_classes!r}"
+                )
+            num_classes = int(num_classes)
+        elif num_classes is not None:
+            raise ValueError(
+                f"Task '{name}' of kind '{kind}' takes no num_classes. "
+                f"Received: num_classes={num_classes!r}"
+            )
+        if self.takes_units:
+            units = 1 if units is None else units
+            if not isinstance(units, (int, np.integer)) or units < 1:
+                raise ValueError(
+                    f"Task '{name}' needs an integer units >= 1. "
+                    f"Received: units={units!r}"
+                )
+            units = int(units)
+        elif units is not None:
+            raise ValueError(
+                f"Task '{name}' of kind '{kind}' takes no units (only "
+                f"regression-like kinds do). Received: units={units!r}"
+            )
+        return num_classes, units
+
+    # ------------------------------------------------------------------
+    @property
+    def primary_metric(self):
+        """Log name of the metric that scores this task (for delta_m)."""
+        return f"{self.name}_{self.primary_metric_name}"
+
+    @property
+    def higher_is_better(self):
+        """Whether a larger primary metric is better."""
+        return self.metric_directions[self.primary_metric_name]
+
+    @property
+    def missing_label(self):
+        """The value that marks a missing label: -1 (integer labels) or
+        NaN."""
+        return -1 if "int" in self.label_dtype else float("nan")
+
+    def output_shape(self, input_shape):
+        """Per-sample output shape for images of `input_shape`."""
+        raise NotImplementedError
+
+    def label_shape(self, input_shape):
+        """Per-sample label shape expected by `compute_loss`."""
+        raise NotImplementedError
+
+    def label_shapes(self, input_shape):
+        """Accepted per-sample label shapes, `label_shape` first."""
+        return (self.label_shape(input_shape),)
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "num_classes": self.num_classes,
+            "units": self.units,
+            "weight": self.weight,
+            "head": dict(self.head),
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        extra = ""
+        if self.num_classes is not None:
+            extra = f", num_classes={self.num_classes}"
+        if self.units is not None:
+            extra += f", units={self.units}"
+        return f"Task({self.name!r}, {self.kind!r}{extra})"
+
+    def __eq__(self, other):
+        return isinstance(other, Task) and (
+            self.get_config() == other.get_config()
+        )
+
+    __hash__ = None
+
+    # ------------------------------------------------------------------
+    def validate_label_spec(self, shape, dtype, input_shape):
+        """Check a batched label's shape and dtype; raise ValueError if off.
+
+        Args:
+            shape: tuple. Batched label shape (batch dim may be None).
+            dtype: str or dtype. Label dtype.
+            input_shape: tuple. The model's per-sample input shape.
+        """
+        shape = tuple(shape)
+        accepted = [tuple(s) for s in self.label_shapes(input_shape)]
+        expected = accepted[0]
+        per_sample = shape[1:]
+        ok = per_sample in accepted and all(
+            a is None or b is None or a == b
+            for a, b in zip(per_sample, expected)
+        )
+        if not ok:
+            raise ValueError(
+                f"Labels of task '{self.name}' ({self.kind}) must have shape "
+                f"(batch, *{expected}). Received: shape={shape}"
+            )
+        name = keras.backend.standardize_dtype(dtype)
+        if not any(family in name for family in self.label_dtypes):
+            if "int" in self.label_dtype:
+                raise ValueError(
+                    f"Labels of task '{self.name}' must be integer class ids "
+                    f"(-1 for missing). Received: dtype={name}"
+                )
+            raise ValueError(
+                f"Labels of task '{self.name}' ({self.kind}) must be "
+                f"floating point (NaN for missing). Received: dtype={name}"
+            )
+
+    # ------------------------------------------------------------------
+    def standardize(self, y_true, y_pred):
+        """Bring labels to the prediction's layout (a tensor)."""
+        return ops.convert_to_tensor(y_true)
+
+    def present_mask(self, y_true):
+        """Float mask of present entries of standardised labels, shaped like
+        the per-element loss. Defaults to "not NaN"."""
+        return ops.cast(~ops.isnan(ops.cast(y_true, "float32")), "float32")
+
+    def label_mask(self, y_true, y_pred=None):
+        """Float mask of present labels, shaped like the per-element loss."""
+        if y_pred is not None:
+            y_true = self.standardize(y_true, y_pred)
+        return self.present_mask(y_true)
+
+    def element_loss(self, y_true, y_pred):
+        """Loss per element (shaped like `present_mask`); labels are
+        standardised, missing entries may hold anything."""
+        raise NotImplementedError
+
+    def compute_loss(self, y_true, y_pred, sample_weight=None):
+        """Masked mean loss of a batch; 0 when no label is present.
+
+        Args:
+            y_true: tensor. Labels (missing ones `-1` or `NaN`).
+            y_pred: tensor. The head's output.
+            sample_weight: optional tensor `(batch,)`. Extra per-sample
+                weights; 0 marks a sample as unlabelled for this task.
+        """
+        y_true = self.standardize(y_true, y_pred)
+        mask = self.present_mask(y_true)
+        per = self.element_loss(y_true, ops.cast(y_pred, "float32"))
+        mask = self._apply_sample_weight(mask, sample_weight)
+        return _ops.masked_mean(per, mask)
+
+    def _apply_sample_weight(self, mask, sample_weight):
+        return _ops.apply_sample_weight(mask, sample_weight)
+
+    # ------------------------------------------------------------------
+    def build_metrics(self):
+        """Fresh metric objects for this task, named `<task>_<metric>`.
+
+        Defaults to one `keras.metrics.Mean` per `metric_directions` key.
+        """
+        return [
+            keras.metrics.Mean(name=f"{self.name}_{metric}")
+            for metric in self.metric_directions
+        ]
+
+    def update_metrics(self, metrics, y_true, y_pred, sample_weight=None):
+        """Update `build_metrics()` objects, counting present labels only."""
+        y_true = self.standardize(y_true, y_pred)
+        mask = self._apply_sample_weight(
+            self.present_mask(y_true), sample_weight
+        )
+        y_pred = ops.cast(y_pred, "float32")
+        self.update_metric_states(metrics, y_true, y_pred, mask)
+
+    def update_metric_states(self, metrics, y_true, y_pred, mask):
+        """Update `metrics` from standardised labels, float32 predictions
+        and the (sample-weighted) present mask."""
+        raise NotImplementedError
+
+    # ------------------------------------------------------------------
+    def random_labels(self, rng, input_shape, batch_size):
+        """Random valid labels `(batch_size, *label_shape)` (for tests).
+
+        Args:
+            rng: `numpy.random.Generator`.
+            input_shape: tuple. Per-sample image shape.
+            batch_size: int.
+
+        Returns:
+            A numpy array of dtype `label_dtype`.
+        """
+        raise NotImplementedError
+
+    # ---------------------------------------------------------- app hooks
+    def decode(self, value):
+        """One prediction in label form (e.g. class probabilities -> class
+        id). Defaults to the value itself."""
+        return np.asarray(value)
+
+    def summarize(self, value, class_names=None, top_k=3):
+        """A JSON-able summary of one prediction (what `mtlzoo predict`
+        prints). Defaults to the list of its values."""
+        return [float(v) for v in np.ravel(value)]
+
+    def describe(self, value, class_names=None):
+        """One line of text for one prediction or label of this task."""
+        return ", ".join(f"{v:.3g}" for v in np.ravel(value))
+
+    @classmethod
+    def colorize(cls, values, value_range=None):
+        """A batch of dense maps as uint8 RGB images `(N, H, W, 3)`;
+        None for kinds that are not dense."""
+        return None
+
+    @classmethod
+    def value_range(cls, values):
+        """The `(low, high)` that `colorize` should use for `values` across
+        calls (so images stay comparable), or None if colours need none."""
+        return None
+
+    @classmethod
+    def check_export(cls, expected, got, labels=None):
+        """Kind-specific agreement numbers of an exported model's output.
+
+        Args:
+            expected: float64 array. Keras outputs.
+            got: float64 array. Exported-model outputs, same shape.
+            labels: optional array of the task's labels.
+
+        Returns:
+            dict of numbers (see `mtlzoo.export.compare`). Defaults to {}.
+        """
+        return {}
+
+
+def validate_tasks(tasks):
+    """Check a task list: Task objects with unique names. Returns a list.
+
+    Args:
+        tasks: a `Task`, or a list of `Task`s or task configs (dicts).
+
+    Returns:
+        A list of `Task`.
+    """
+    if isinstance(tasks, Task):
+        tasks = [tasks]
+    if not isinstance(tasks, (list, tuple)) or not tasks:
+        raise ValueError(
+            f"`tasks` must be a non-empty list of mtlzoo.Task. "
+            f"Received: tasks={tasks!r}"
+        )
+    out = []
+    for task in tasks:
+        if isinstance(task, dict):
+            task = Task.from_config(task)
+        if not isinstance(task, Task):
+            raise TypeError(
+                f"Every entry of `tasks` must be an mtlzoo.Task. "
+                f"Received: task={task!r}"
+            )
+        out.append(task)
+    names = [t.name for t in out]
+    dups = sorted({n for n in names if names.count(n) > 1})
+    if dups:
+        raise ValueError(
+            f"Task names must be unique; duplicated: {dups}. "
+            f"Received: task names={names}"
+        )
+    return out

@@ -1,0 +1,66 @@
+"""Regression: `units` real numbers per image."""
+
+import keras
+from keras import ops
+
+from mtlzoo.tasks import _arrays
+from mtlzoo.tasks import _ops
+from mtlzoo.tasks.base import Task
+from mtlzoo.tasks.base import register_kind
+
+
+@keras.saving.register_keras_serializable(package="mtlzoo")
+@register_kind("regression")
+class RegressionTask(Task):
+    """`units` real values per image.
+
+    Labels are `(batch, units)` floats (`(batch,)` also accepted for
+    `units=1`), `NaN` when missing; the head outputs linear values. Loss:
+    mean squared error; metric: `<task>_mae`.
+
+    Args:
+        name: str. Task name.
+        units: int >= 1. Number of values. Defaults to 1.
+        weight: float. Initial task weight. Defaults to 1.0.
+        head: dict. Head options. Defaults to None.
+
+    Example:
+
+    >>> mtlzoo.Task("ink", "regression")
+    Task('ink', 'regression', units=1)
+    """
+
+    takes_units = True
+    metric_directions = {"mae": False}
+    primary_metric_name = "mae"
+    default_head = "regression"
+    loss_name = "mean squared error (masked)"
+
+    def output_shape(self, input_shape):
+        return (self.units,)
+
+    def label_shape(self, input_shape):
+        return (self.units,)
+
+    def label_shapes(self, input_shape):
+        if self.units == 1:
+            return ((self.units,), ())
+        return ((self.units,),)
+
+    def standardize(self, y_true, y_pred):
+        y_true = ops.convert_to_tensor(y_true)
+        return ops.reshape(y_true, ops.shape(y_pred))
+
+    def element_loss(self, y_true, y_pred):
+        return ops.square(_ops.finite_or_zero(y_true) - y_pred)
+
+    def update_metric_states(self, metrics, y_true, y_pred, mask):
+        err = ops.abs(_ops.finite_or_zero(y_true) - y_pred)
+        metrics[0].update_state(err, mask)
+
+    def random_labels(self, rng, input_shape, batch_size):
+        return rng.normal(size=(batch_size, self.units)).astype("float32")
+
+    @classmethod
+    def check_export(cls, expected, got, labels=None):
+        return _arrays.label_error(expected, got, labels)

@@ -1,0 +1,151 @@
+"""Semantic segmentation: one class per pixel."""
+
+import keras
+import numpy as np
+from keras import ops
+
+from mtlzoo.tasks import _arrays
+from mtlzoo.tasks import _ops
+from mtlzoo.tasks.base import Task
+from mtlzoo.tasks.base import register_kind
+
+# Background black, then well-separated colours (tab10-like), cycled.
+PALETTE = np.array(
+    [
+        [0, 0, 0],
+        [31, 119, 180],
+        [255, 127, 14],
+        [44, 160, 44],
+        [214, 39, 40],
+        [148, 103, 189],
+        [140, 86, 75],
+        [227, 119, 194],
+        [127, 127, 127],
+        [188, 189, 34],
+        [23, 190, 207],
+    ],
+    dtype="uint8",
+)
+
+
+@keras.saving.register_keras_serializable(package="mtlzoo")
+@register_kind("segmentation")
+class SegmentationTask(Task):
+    """One class per pixel.
+
+    Labels are class ids `(batch, H, W)` (or `(batch, H, W, 1)`), `-1`
+    where missing; the head outputs softmax maps `(batch, H, W, C)`. Loss:
+    per-pixel sparse categorical cross-entropy; metrics:
+    `<task>_pixel_accuracy` and `<task>_mean_iou` (primary).
+
+    Args:
+        name: str. Task name.
+        num_classes: int >= 2. Number of classes (background included).
+        weight: float. Initial task weight. Defaults to 1.0.
+        head: dict. Head options. Defaults to None.
+
+    Example:
+
+    >>> mtlzoo.Task("mask", "segmentation", num_classes=3)
+    Task('mask', 'segmentation', num_classes=3)
+    """
+
+    num_classes_min = 2
+    is_dense = True
+    label_dtype = "int32"
+    label_dtypes = ("int", "float")
+    metric_directions = {"pixel_accuracy": True, "mean_iou": True}
+    primary_metric_name = "mean_iou"
+    default_head = "dense"
+    output_activation = "softmax"
+    head_search_space = "dense"
+    loss_name = "per-pixel sparse categorical cross-entropy (masked)"
+
+    def output_shape(self, input_shape):
+        return (input_shape[0], input_shape[1], self.num_classes)
+
+    def label_shape(self, input_shape):
+        return (input_shape[0], input_shape[1])
+
+    def label_shapes(self, input_shape):
+        shape = self.label_shape(input_shape)
+        return (shape, shape + (1,))
+
+    def standardize(self, y_true, y_pred):
+        y_true = ops.convert_to_tensor(y_true)
+        if len(y_true.shape) == 4:
+            y_true = ops.squeeze(y_true, -1)
+        return y_true
+
+    def present_mask(self, y_true):
+        return ops.cast(ops.cast(y_true, "float32") >= 0, "float32")
+
+    def element_loss(self, y_true, y_pred):
+        return keras.losses.sparse_categorical_crossentropy(
+            _ops.class_ids(y_true), y_pred
+        )
+
+    def build_metrics(self):
+        n = self.name
+        return [
+            keras.metrics.Mean(name=f"{n}_pixel_accuracy"),
+            keras.metrics.MeanIoU(
+                self.num_classes,
+                name=f"{n}_mean_iou",
+                sparse_y_pred=False,
+                dtype="float32",
+            ),
+        ]
+
+    def update_metric_states(self, metrics, y_true, y_pred, mask):
+        labels = ops.maximum(ops.cast(y_true, "int32"), 0)
+        hit = _ops.argmax(y_pred) == labels
+        metrics[0].update_state(ops.cast(hit, "float32"), mask)
+        metrics[1].update_state(labels, y_pred, sample_weight=mask)
+
+    def random_labels(self, rng, input_shape, batch_size):
+        shape = (batch_size, input_shape[0], input_shape[1])
+        return rng.integers(0, self.num_classes, shape).astype("int32")
+
+    def decode(self, value):
+        value = np.asarray(value)
+        if value.ndim == 3 and value.shape[-1] > 1:
+            return np.argmax(value, -1)
+        return value.reshape(value.shape[:2]).astype("int64")
+
+    def summarize(self, value, class_names=None, top_k=3):
+        value = np.asarray(value)
+        ids = self.decode(value)
+        counts = np.bincount(ids[ids >= 0].ravel(), minlength=self.num_classes)
+        return {"class_fractions": [float(c) / ids.size for c in counts]}
+
+    def describe(self, value, class_names=None):
+        fractions = self.summarize(value)["class_fractions"]
+        order = np.argsort(fractions)[::-1][:3]
+        return ", ".join(
+            f"{_arrays.class_name(j, class_names)} {fractions[j]:.0%}"
+            for j in order
+            if fractions[j] > 0
+        )
+
+    @classmethod
+    def colorize(cls, values, value_range=None):
+        """Class ids `(N, H, W)` or probabilities `(N, H, W, C)` coloured
+        by `PALETTE` (id 0 black, missing `-1` white)."""
+        a = np.asarray(values)
+        if a.ndim == 4 and a.shape[-1] > 1:
+            ids = np.argmax(a, axis=-1)
+        elif a.ndim in (3, 4):
+            ids = a.reshape(a.shape[:3]).astype("int64")
+        else:
+            raise ValueError(
+                "Segmentation maps must be (N, H, W) ids or (N, H, W, C) "
+                f"probabilities. Received: values.shape={a.shape}"
+            )
+        rgb = PALETTE[np.mod(ids, len(PALETTE))]
+        rgb[ids < 0] = 255
+        return rgb.astype("uint8")
+
+    @classmethod
+    def check_export(cls, expected, got, labels=None):
+        return _arrays.class_agreement(expected, got, labels, "class_agreement")
