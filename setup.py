@@ -18,7 +18,10 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10",
     # zoo_configs/ and pretrained/ live at the top of the repo and ship
-    # inside the package as mtlzoo/zoo_configs and mtlzoo/pretrained.
+    # inside the package as mtlzoo/zoo_configs and mtlzoo/pretrained: one
+    # folder per preset under each (zoo_configs/<name>/: config.json,
+    # README.md, LICENSE, recipe.json; pretrained/<name>/: its weights),
+    # plus the shared backbone weights at the top of pretrained/.
     packages=find_packages(include=["mtlzoo", "mtlzoo.*"])
     + ["mtlzoo.pretrained", "mtlzoo.zoo_configs"],
     package_dir={
@@ -27,8 +30,8 @@ setup(
     },
     package_data={
         "mtlzoo": ["assets/*"],
-        "mtlzoo.pretrained": ["*"],
-        "mtlzoo.zoo_configs": ["*.json"],
+        "mtlzoo.pretrained": ["*", "*/*"],
+        "mtlzoo.zoo_configs": ["*/*"],
     },
     install_requires=[
         # CPU build by default; MTLZOO_TENSORFLOW=tensorflow selects the

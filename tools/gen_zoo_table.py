@@ -2,11 +2,13 @@
 
     python tools/gen_zoo_table.py [--out docs]
 
-Writes `zoo/index.md` (one row per `zoo_configs/*.json`: tasks with the
-multi-task and single-task values of their primary metric, delta_m,
-parameters, weight size, training minutes) and `zoo/<name>.md` (the card
-of `mtlzoo.zoo.card.render_markdown`). `mkdocs build` runs it itself
-through `tools/mkdocs_hooks.py` for every page that is not on disk, so the
+Writes `zoo/index.md` (one row per preset folder `zoo_configs/<name>/`:
+tasks with the multi-task and single-task values of their primary metric,
+delta_m, parameters, weight size, training minutes). The card of a preset
+is its folder's `README.md` (written by `tools/train_preset.py --cards`
+from `mtlzoo.presets.card.render_markdown`); `zoo_pages` serves it as
+`zoo/<name>.md`, so the documentation shows that very file.
+`mkdocs build` runs `zoo_pages` through `tools/mkdocs_hooks.py`, so the
 site always lists the presets of the checkout.
 """
 
@@ -23,34 +25,55 @@ REPO = pathlib.Path(__file__).resolve().parent.parent
 HEADER = [
     "# Model zoo",
     "",
-    "Pretrained presets, one per `zoo_configs/<name>.json`; load one with "
-    '`mtlzoo.zoo.load("<name>")`. Each was trained by the command in its '
-    "card, and its single-task baselines by the same code with the same "
-    "budget. delta_m: one primary metric per task, percent, higher is "
-    "better (Maninis et al. 2019); where a card has a seed check, the "
-    "mean and standard deviation over its seeds follow in brackets.",
+    "Pretrained presets, each one folder `zoo_configs/<name>/` (config, "
+    "card, licence, recipe) with its weights in `pretrained/<name>/`; "
+    'load one with `mtlzoo.load("<name>")`. Each was trained by the '
+    "command in its card, and its single-task baselines by the same code "
+    "with the same budget. delta_m: one primary metric per task, percent, "
+    "higher is better (Maninis et al. 2019); where a card has a seed "
+    "check, the mean and standard deviation over its seeds follow in brackets.",
     "",
 ]
 
 
 def configs(directory=None):
+    """The zoo configs of the preset folders under `directory`."""
     directory = pathlib.Path(directory or REPO / "zoo_configs")
     return [
         json.loads(path.read_text(encoding="utf-8"))
-        for path in sorted(directory.glob("*.json"))
+        for path in sorted(directory.glob("*/config.json"))
     ]
 
 
 def zoo_pages(directory=None):
-    """Relative path (under docs/) -> Markdown of the zoo pages."""
+    """Relative path (under docs/) -> Markdown of the zoo pages.
+
+    `zoo/<name>.md` is the preset folder's `README.md` when it exists
+    (else the card rendered from its config), `zoo/index.md` the table.
+    """
+    directory = pathlib.Path(directory or REPO / "zoo_configs")
+    pages = {"zoo/index.md": index_page(directory)}
+    from mtlzoo.presets import card as card_lib
+
+    for config in configs(directory):
+        name = config["name"]
+        readme = directory / name / "README.md"
+        if readme.is_file():
+            text = readme.read_text(encoding="utf-8")
+        else:
+            text = card_lib.render_markdown(card_lib.card_from_config(config))
+        pages[f"zoo/{name}.md"] = text
+    return pages
+
+
+def index_page(directory=None):
+    """The Markdown of `zoo/index.md`: one row per preset."""
     rows = list(HEADER)
     presets = configs(directory)
-    pages = {}
     if not presets:
         rows.append("No presets yet.")
-        pages["zoo/index.md"] = "\n".join(rows) + "\n"
-        return pages
-    from mtlzoo.zoo import card as card_lib
+        return "\n".join(rows) + "\n"
+    from mtlzoo.presets import card as card_lib
 
     rows += [
         "| preset | tasks: multi-task / single-task (primary metric) "
@@ -60,7 +83,6 @@ def zoo_pages(directory=None):
     for config in presets:
         card = card_lib.card_from_config(config)
         name = card["name"]
-        pages[f"zoo/{name}.md"] = card_lib.render_markdown(card)
         per_task = "; ".join(
             f"{t['name']} {t['multi_task'][t['primary_metric']]:.3f} / "
             f"{t['single_task'][t['primary_metric']]:.3f} "
@@ -80,19 +102,17 @@ def zoo_pages(directory=None):
             f"| {card['weights_bytes'] / 1e6:.2f} MB "
             f"| {card['training_minutes']['total']:.1f} |"
         )
-    pages["zoo/index.md"] = "\n".join(rows) + "\n"
-    return pages
+    return "\n".join(rows) + "\n"
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--out", default=str(REPO / "docs"))
     args = parser.parse_args(argv)
-    for rel, text in zoo_pages().items():
-        path = pathlib.Path(args.out) / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        print(path)
+    path = pathlib.Path(args.out) / "zoo" / "index.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(index_page(), encoding="utf-8")
+    print(path)
     return 0
 
 

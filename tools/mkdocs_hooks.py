@@ -1,10 +1,11 @@
 """mkdocs hooks: generate the API reference and the zoo pages at build time.
 
 Named in `mkdocs.yml` (`hooks:`), a plain mkdocs feature (no plugin, no
-network). The zoo table `zoo/index.md` is always generated from
-`zoo_configs/`, so it lists exactly the presets of the checkout (a copy on
-disk, e.g. written by `tools/train_preset.py`, may be stale); for the other
-pages a file on disk wins over the generated one.
+network). The zoo pages come from the preset folders and always replace a
+copy on disk: `zoo/index.md` is generated from `zoo_configs/*/config.json`
+(so it lists exactly the presets of the checkout) and `zoo/<name>.md` is
+the folder's card `zoo_configs/<name>/README.md` itself. For the API pages
+a file on disk wins over the generated one.
 """
 
 import pathlib
@@ -26,7 +27,7 @@ def on_files(files, config):
     for rel, text in pages.items():
         existing = files.get_file_from_path(rel)
         if existing is not None:
-            if rel != "zoo/index.md":
+            if not rel.startswith("zoo/"):
                 continue
             files.remove(existing)
         files.append(File.generated(config, rel, content=text))

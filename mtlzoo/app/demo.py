@@ -6,7 +6,7 @@ import time
 import numpy as np
 
 from mtlzoo.zoo import evaluation
-from mtlzoo.zoo import registry
+from mtlzoo.presets import registry
 
 DEFAULT_PRESET = "fashion_mobilenetv2_multitask"
 # Scenes drawn for presets on procedural data (no shipped sample).

@@ -3,9 +3,8 @@
 Every function draws on a matplotlib Agg canvas (no pyplot, no change of
 the global backend, no display needed), writes a PNG of exactly
 `figsize * dpi` pixels and returns the path. `dense_to_rgb` colours dense
-predictions (segmentation, depth, normals) as uint8 RGB arrays (it lives in
-the library, `mtlzoo._colour`, since the TensorBoard image callback uses it
-too).
+predictions (segmentation, depth, normals) as uint8 RGB arrays through the
+task kinds' `colorize` hooks.
 """
 
 import os
@@ -13,8 +12,9 @@ import os
 import numpy as np
 
 from mtlzoo import metrics as metrics_lib
-from mtlzoo._colour import PALETTE
-from mtlzoo._colour import dense_to_rgb
+from mtlzoo.tasks import get_kind
+from mtlzoo.tasks import list_kinds
+from mtlzoo.tasks.segmentation import PALETTE
 
 __all__ = [
     "PALETTE",
@@ -27,6 +27,44 @@ __all__ = [
 ]
 
 _NON_TASK_LOSSES = ("loss", "regularization_loss")
+
+
+def dense_to_rgb(kind, values, value_range=None):
+    """Colour a batch of dense maps as uint8 RGB images.
+
+    Calls the `colorize` hook of the task kind `kind` (see
+    `mtlzoo.tasks.Task.colorize`).
+
+    Args:
+        kind: str. A dense task kind: `"segmentation"` (class
+            probabilities `(N, H, W, C)` or class ids `(N, H, W)`;
+            coloured by class with `PALETTE`, id 0 black, missing `-1`
+            white), `"depth"` (`(N, H, W[, 1])`; viridis, near = dark,
+            NaN = white), `"normals"` (`(N, H, W, 3)` unit vectors mapped
+            `(n + 1) / 2` to RGB) or a registered kind with a `colorize`
+            hook.
+        values: array-like batch of maps.
+        value_range: optional `(low, high)` for depth. Defaults to the
+            finite min and max of `values`.
+
+    Returns:
+        A uint8 array `(N, H, W, 3)`.
+
+    Example:
+
+    >>> dense_to_rgb("segmentation", np.zeros((1, 4, 4), "int32")).shape
+    (1, 4, 4, 3)
+    """
+    rgb = None
+    if isinstance(kind, str) and kind in list_kinds():
+        rgb = get_kind(kind).colorize(values, value_range)
+    if rgb is None:
+        dense = [k for k in list_kinds() if get_kind(k).is_dense]
+        raise ValueError(
+            f"`kind` must be a dense task kind, one of {dense}. "
+            f"Received: kind={kind!r}"
+        )
+    return rgb
 
 
 def training_curves(history, path, figsize=None, dpi=100):

@@ -34,7 +34,6 @@ else its shipped sample. Callbacks are named classes of
 """
 
 import copy
-import inspect
 import json
 import os
 import time
@@ -43,9 +42,9 @@ import keras
 import numpy as np
 
 from mtlzoo import callbacks as callbacks_lib
-from mtlzoo import datasets as datasets_lib
 from mtlzoo._files import sha256
 from mtlzoo.app import plots
+from mtlzoo.datasets import config as dataset_config
 from mtlzoo.model import MultiTaskModel
 from mtlzoo.tasks import Task
 
@@ -209,78 +208,42 @@ _ZOO_TRAINING = {
 
 
 def dataset_block(config):
-    """`(loader name, args per split)` of a config's dataset."""
+    """`(loader name, args per split)` of a config's dataset.
+
+    The block is read by `mtlzoo.datasets.config` (the reader `mtlzoo
+    eval`, `mtlzoo search` and the preset recipes use too); a zoo block
+    whose recorded paths are missing here falls back to its shipped
+    sample.
+    """
+    block = _dataset_block(config)
+    splits = {
+        split: dataset_config.split_arguments(block, split, missing="sample")
+        for split in dataset_config.SPLITS
+    }
+    return block["loader"], splits
+
+
+def _dataset_block(config):
     training = config.get("training") or {}
     block = training.get("dataset") or config.get("dataset")
-    if isinstance(block, dict) and "loader" not in block and "name" in block:
-        block = dict(block, loader=block["name"])  # `mtlzoo search` output
-    if not isinstance(block, dict) or "loader" not in block:
+    if not isinstance(block, dict) or not ({"loader", "name"} & set(block)):
         raise ValueError(
             "The config needs `training.dataset` (or a zoo `dataset` block) "
             "with a `loader` from mtlzoo.datasets. "
             f"Received: dataset={block!r}"
         )
-    loader = block["loader"]
-    if loader not in datasets_lib.list_datasets():
-        raise ValueError(
-            "Unknown dataset loader; expected one of "
-            f"{datasets_lib.list_datasets()}. Received: loader={loader!r}"
-        )
-    common = dict(block.get("args") or {})
-    use_sample = False
-    paths = block.get("paths")
-    if paths is not None:  # a zoo config
-        if paths and all(os.path.exists(str(p)) for p in paths.values()):
-            common.update(paths)
-        elif block.get("sample") is not None:
-            use_sample = True
-    splits = {}
-    for split in ("train", "validation", "test"):
-        args = dict(common, **(block.get(split) or {}))
-        if use_sample:
-            args.update(block["sample"])
-            args.pop("num_samples", None)
-        args.setdefault("split", split)
-        args.pop("batch_size", None)
-        splits[split] = args
-    if "validation" not in block:
-        splits["validation"] = dict(splits["test"])
-    return loader, splits
+    return dataset_config.read_block(block)
 
 
 def load_datasets(config, tasks):
     """Unbatched train, validation and test datasets for `tasks`."""
-    loader_name, splits = dataset_block(config)
-    loader = datasets_lib.get(loader_name)
-    names = [t.name for t in tasks]
-    takes_tasks = "tasks" in inspect.signature(loader).parameters
-    out = []
-    for split in ("train", "validation", "test"):
-        args = dict(splits[split])
-        if takes_tasks:
-            args.setdefault("tasks", names)
-        ds, loaded = loader(**args)
-        check_tasks(tasks, loaded, loader_name)
-        if len(loaded) != len(names):
-            ds = ds.map(lambda x, y: (x, {n: y[n] for n in names}))
-        out.append(ds)
-    return tuple(out)
+    splits, _ = dataset_config.load_splits(
+        _dataset_block(config), tasks=tasks, missing="sample"
+    )
+    return splits
 
 
-def check_tasks(tasks, loaded, loader):
-    """Raise unless the dataset's tasks match the model's."""
-    by_name = {t.name: t for t in loaded}
-    for task in tasks:
-        other = by_name.get(task.name)
-        if other is None or (other.kind, other.num_classes, other.units) != (
-            task.kind,
-            task.num_classes,
-            task.units,
-        ):
-            raise ValueError(
-                f"Task '{task.name}' of the architecture does not match the "
-                f"dataset '{loader}' ({other!r}). Received: task={task!r}"
-            )
+check_tasks = dataset_config.check_tasks
 
 
 def build_callbacks(specs):

@@ -11,6 +11,11 @@ Each level is tapped at the last *clean cut* at its stride (see
 name: `applications.py` (the `keras.applications` table), `tiny.py`,
 `lenet.py`, `resnet_small.py`; `register_backbone` adds your own.
 
+Your own functional `keras.Model` works as a backbone without registering:
+`mtlzoo.build(model, tasks, ...)` wraps it in a `ModelBackbone`, its levels
+found from its feature strides (`find_levels`) or given as
+`ModelBackbone(model, levels={"P3": "layer_name", ...})`.
+
 Example:
 
 >>> stages = get("tiny").build((32, 32, 1))
@@ -26,11 +31,14 @@ from mtlzoo.backbones import lenet  # noqa: F401  (registers)
 from mtlzoo.backbones import resnet_small  # noqa: F401  (registers)
 from mtlzoo.backbones import tiny  # noqa: F401  (registers)
 from mtlzoo.backbones._blocks import BN_MOMENTUM
+from mtlzoo.backbones.levels import find_levels
+from mtlzoo.backbones.model_backbone import ModelBackbone
 from mtlzoo.backbones.preprocess import PREPROCESSING_MODES
 from mtlzoo.backbones.preprocess import Preprocess
 from mtlzoo.backbones.registry import get
 from mtlzoo.backbones.registry import list_backbones
 from mtlzoo.backbones.registry import register_backbone
+from mtlzoo.backbones.registry import resolve
 from mtlzoo.backbones.stages import LEVELS
 from mtlzoo.backbones.stages import BackboneSpec
 from mtlzoo.backbones.stages import BackboneStages
@@ -41,8 +49,11 @@ __all__ = [
     "PREPROCESSING_MODES",
     "BackboneSpec",
     "BackboneStages",
+    "ModelBackbone",
     "Preprocess",
+    "find_levels",
     "get",
     "list_backbones",
     "register_backbone",
+    "resolve",
 ]

@@ -1,6 +1,9 @@
 """The backbone catalog: `register_backbone`, `get`, `list_backbones`."""
 
+import keras
+
 from mtlzoo._registry import Registry
+from mtlzoo.backbones.model_backbone import ModelBackbone
 from mtlzoo.backbones.preprocess import PREPROCESSING_MODES
 from mtlzoo.backbones.stages import LEVELS
 from mtlzoo.backbones.stages import BackboneSpec
@@ -12,7 +15,7 @@ def register_backbone(
     name,
     builder=None,
     *,
-    taps,
+    taps=None,
     default_preprocessing="unit",
     min_input_size=32,
     native=False,
@@ -32,13 +35,15 @@ def register_backbone(
             trunk, a functional `keras.Model` with every layer named;
             `weights` is `None` or `"imagenet"` (weight files are loaded by
             mtlzoo). Omit it to use `register_backbone` as a decorator.
-        taps: dict or sequence. Level (`"P1"`..`"P5"`, stride `2**n`) to
-            tap, or a sequence of five taps for P1..P5. A tap is a layer
-            name (its output), `"name.input"` (that layer's input) or
-            `None` (the model output); `"-"` in a sequence (or a level left
-            out of a dict) means the backbone has no such level. Tap the
-            last *clean cut* at each stride: no later layer reads a tensor
-            from before it.
+        taps: dict, sequence or `None`. Level (`"P1"`..`"P5"`, stride
+            `2**n`) to tap, or a sequence of five taps for P1..P5. A tap is
+            a layer name (its output), `"name.input"` (that layer's input)
+            or `None` (the model output); `"-"` in a sequence (or a level
+            left out of a dict) means the backbone has no such level. Tap
+            the last *clean cut* at each stride: no later layer reads a
+            tensor from before it. `None` finds exactly those from the
+            feature strides of each built trunk (`find_levels`). Defaults
+            to `None`.
         default_preprocessing: str. A mode of `Preprocess` used when the
             user passes none. Defaults to `"unit"`.
         min_input_size: int. Smallest height and width. Defaults to 32.
@@ -70,6 +75,12 @@ def register_backbone(
     ...     taps={lvl: f"my_{lvl.lower()}" for lvl in LEVELS},
     ...     native=True)
     >>> model = mtlzoo.build("my_net", tasks, input_shape=(32, 32, 1))
+
+    An existing model maker, levels found from its strides:
+
+    >>> register_backbone(
+    ...     "my_cnn", lambda input_shape, weights: make_cnn(input_shape),
+    ...     native=True, default_preprocessing="none")
     """
     if builder is None:
 
@@ -113,6 +124,8 @@ def register_backbone(
 
 
 def _level_taps(taps):
+    if taps is None:
+        return None
     if isinstance(taps, dict):
         levels = dict(taps)
     elif isinstance(taps, (list, tuple)) and len(taps) == len(LEVELS):
@@ -122,7 +135,8 @@ def _level_taps(taps):
     if not levels or not set(levels) <= set(LEVELS):
         raise ValueError(
             f"`taps` must map some of the levels {LEVELS} to layer names, "
-            "or list five taps (P1..P5, '-' for a missing level). "
+            "list five taps (P1..P5, '-' for a missing level) or be None "
+            "(found from the feature strides). "
             f"Received: taps={taps!r}"
         )
     return levels
@@ -143,6 +157,40 @@ def get(name):
     ('P1', 'P2', 'P3', 'P4', 'P5')
     """
     return BACKBONES.get(name)
+
+
+def resolve(backbone):
+    """The `BackboneSpec` for a `backbone` argument of `mtlzoo.build`.
+
+    Args:
+        backbone: str, `keras.Model`, `BackboneSpec` or dict. A name from
+            `list_backbones()`; your functional `keras.Model` (wrapped in
+            a `ModelBackbone`, levels found from its strides); a spec such
+            as `ModelBackbone(model, levels={...})`; or the dict
+            `ModelBackbone.get_config()` returns (from a saved config).
+
+    Returns:
+        A `BackboneSpec`; `spec.get_config()` is what a model config
+        stores for it (the name, or the model's Keras config).
+
+    Example:
+
+    >>> resolve("tiny").levels
+    ('P1', 'P2', 'P3', 'P4', 'P5')
+    """
+    if isinstance(backbone, BackboneSpec):
+        return backbone
+    if isinstance(backbone, keras.Model):
+        return ModelBackbone(backbone)
+    if isinstance(backbone, dict):
+        return ModelBackbone.from_config(backbone)
+    if not isinstance(backbone, str):
+        raise TypeError(
+            "`backbone` must be a name from list_backbones(), a functional "
+            "keras.Model or a BackboneSpec (e.g. ModelBackbone(model, "
+            f"levels=...)). Received: backbone={backbone!r}"
+        )
+    return get(backbone)
 
 
 def list_backbones(pattern=None):

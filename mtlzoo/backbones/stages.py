@@ -13,6 +13,7 @@ import os
 import keras
 
 from mtlzoo.backbones import _weights
+from mtlzoo.backbones.levels import level_taps
 from mtlzoo.backbones.preprocess import PREPROCESSING_MODES
 from mtlzoo.backbones.preprocess import Preprocess
 
@@ -83,8 +84,10 @@ class BackboneSpec:
         name: str. Registry name.
         builder: callable. `builder(input_shape, weights)` returns the uncut
             trunk; `weights` is `None` or `"imagenet"`.
-        taps: dict. Level to tap: a layer name (its output), `"name.input"`
-            (the input of that layer) or `None` (the model output).
+        taps: dict or `None`. Level to tap: a layer name (its output),
+            `"name.input"` (the input of that layer) or `None` (the model
+            output). `None` finds the taps from the feature strides of the
+            built trunk (`mtlzoo.backbones.find_levels`).
         default_preprocessing: str. Mode used when `preprocessing=None`.
         min_input_size: int. Smallest allowed height and width.
         native: bool. `True` for CNNs that keep the input channel count and
@@ -105,8 +108,10 @@ class BackboneSpec:
     ):
         self.name = name
         self.builder = builder
-        self.taps = dict(taps)
-        self.levels = tuple(level for level in LEVELS if level in taps)
+        self.taps = None if taps is None else dict(taps)
+        self._levels = None
+        if taps is not None:
+            self._levels = tuple(level for level in LEVELS if level in taps)
         self.default_preprocessing = default_preprocessing
         self.min_input_size = min_input_size
         self.native = native
@@ -114,6 +119,18 @@ class BackboneSpec:
 
     def __repr__(self):
         return f"BackboneSpec(name={self.name!r}, levels={self.levels})"
+
+    @property
+    def levels(self):
+        """The levels, shallow to deep. With automatic taps, those found
+        on a trunk built at 128x128 (`build` finds them for its size)."""
+        if self._levels is None:
+            self._levels = self.build(self._probe_shape()).levels
+        return self._levels
+
+    def get_config(self):
+        """What `MultiTaskModel.get_config()` stores: the registry name."""
+        return self.name
 
     def build(self, input_shape, weights=None, preprocessing=None, name=None):
         """Builds the backbone and cuts it into stages.
@@ -150,27 +167,32 @@ class BackboneSpec:
         name = self.name if name is None else name
         if not isinstance(name, str) or not name:
             raise TypeError(f"`name` must be a string. Received: name={name!r}")
-        trunk_shape = input_shape if self.native else input_shape[:2] + (3,)
+        trunk_shape = self._trunk_shape(input_shape)
         base, resolved = self._build_base(trunk_shape, weights)
         preprocessing = preprocessing or resolved or self.default_preprocessing
         preprocess = Preprocess(
             preprocessing,
-            channels_out=None if self.native else 3,
+            channels_out=self._channels_out(input_shape),
             name=f"{name}_preprocess",
         )
-        stages = {}
-        previous = base.inputs[0]
-        for level in self.levels:
-            tap = resolve_tap(base, self.taps[level])
-            stage = keras.Model(previous, tap, name=f"{name}_{level}")
-            # Keras names the input it creates for a cut after a tensor id;
-            # name it after the stage (its clones then inherit the name).
-            stage_input = stage.inputs[0]
-            stage_input._keras_history.operation.name = f"{stage.name}_input"
-            stage_input.name = f"{stage.name}_input"
-            stages[level] = stage
-            previous = tap
+        stages = cut_stages(base, self._tap_tensors(base), name)
         return BackboneStages(preprocess, preprocessing, stages, base)
+
+    # Hooks `ModelBackbone` overrides.
+    def _tap_tensors(self, base):
+        if self.taps is None:
+            return level_taps(base, argument="taps")
+        return {lvl: resolve_tap(base, self.taps[lvl]) for lvl in self.levels}
+
+    def _probe_shape(self):
+        size = max(128, self.min_input_size)
+        return (size, size, 3)
+
+    def _trunk_shape(self, input_shape):
+        return input_shape if self.native else input_shape[:2] + (3,)
+
+    def _channels_out(self, input_shape):
+        return None if self.native else 3
 
     def _validate_input_shape(self, input_shape):
         ok = isinstance(input_shape, (tuple, list)) and len(input_shape) == 3
@@ -229,6 +251,33 @@ class BackboneSpec:
         base = self.builder(input_shape, None)
         _weights.load_weights(base, path, self.name)
         return base, fallback[1]
+
+
+def cut_stages(base, taps, name):
+    """Cuts `base` at the tap tensors into one stage model per level.
+
+    Args:
+        base: `keras.Model`. The uncut trunk.
+        taps: dict. Level -> tensor of `base`, shallow to deep, each a
+            clean cut.
+        name: str. Prefix of the stage names (`f"{name}_{level}"`).
+
+    Returns:
+        A dict level -> `keras.Model`; the first maps `base`'s input to the
+        first level, each next one the previous level to its own.
+    """
+    stages = {}
+    previous = base.inputs[0]
+    for level, tap in taps.items():
+        stage = keras.Model(previous, tap, name=f"{name}_{level}")
+        # Keras names the input it creates for a cut after a tensor id;
+        # name it after the stage (its clones then inherit the name).
+        stage_input = stage.inputs[0]
+        stage_input._keras_history.operation.name = f"{stage.name}_input"
+        stage_input.name = f"{stage.name}_input"
+        stages[level] = stage
+        previous = tap
+    return stages
 
 
 def resolve_tap(model, tap):

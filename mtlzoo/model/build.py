@@ -1,12 +1,14 @@
 """`build()`: the short way to make a `MultiTaskModel`."""
 
+import keras
+
 from mtlzoo.model.multi_task_model import MultiTaskModel
 
 
 def build(
     backbone,
     tasks,
-    input_shape,
+    input_shape=None,
     weights=None,
     branch_points=None,
     heads=None,
@@ -17,17 +19,33 @@ def build(
 ):
     """Build a multi-task model: a backbone, a sharing scheme, one head each.
 
+    The backbone is a registered name or your own functional `keras.Model`
+    (a `keras.applications` model with `include_top=False`, or your CNN).
+    A model is cut at its feature levels `"P1"`..`"P5"` (stride `2**n`),
+    found from its strides, or at the layers of
+    `mtlzoo.backbones.ModelBackbone(model, levels={"P3": "name", ...})`;
+    branch points, dense heads, every architecture and weighting then work
+    as with a registered backbone. The multi-task model starts from the
+    model's current weights, trains its own copy, and stores the model's
+    Keras config in `get_config()` (see `ModelBackbone` for what a custom
+    layer needs to serialise). A model gets raw 0..255 pixels unless you
+    pass `preprocessing`.
+
     Args:
-        backbone: str. A name from `mtlzoo.backbones.list_backbones()`.
+        backbone: str, `keras.Model` or `mtlzoo.backbones.ModelBackbone`.
+            A name from `mtlzoo.backbones.list_backbones()`, or your model.
         tasks: list of `mtlzoo.Task`.
         input_shape: tuple `(height, width, channels)`; images are raw
-            pixel values 0..255.
-        weights: None, `"imagenet"` or a path to backbone weights.
+            pixel values 0..255. Defaults to the input shape of a backbone
+            model built for a fixed size; required otherwise.
+        weights: None, `"imagenet"` or a path to backbone weights. For a
+            backbone model, None uses its current weights.
         branch_points: dict. Task or tuple of tasks -> level `"P0"`..`"P5"`
             where it leaves the shared trunk (hard sharing).
         heads: dict. Task name -> head options.
         architecture: str. Sharing scheme. Defaults to `"hard_sharing"`.
-        preprocessing: str. Overrides the backbone's input preprocessing.
+        preprocessing: str. Overrides the backbone's input preprocessing
+            (`"none"` for a backbone model).
         name: str. Model name.
         **options: options of the architecture.
 
@@ -40,7 +58,16 @@ def build(
     ...          mtlzoo.Task("mask", "segmentation", num_classes=2)]
     >>> model = mtlzoo.build("tiny", tasks, input_shape=(32, 32, 1),
     ...                      branch_points={"mask": "P3"})
+
+    Your own backbone, here MobileNetV3Small with its levels found from
+    its strides (it rescales its input itself):
+
+    >>> net = keras.applications.MobileNetV3Small(
+    ...     include_top=False, weights=None, input_shape=(64, 64, 3))
+    >>> model = mtlzoo.build(net, tasks, branch_points={"mask": "P3"})
     """
+    if input_shape is None:
+        input_shape = _model_input_shape(backbone)
     return MultiTaskModel(
         backbone,
         tasks,
@@ -53,3 +80,21 @@ def build(
         architecture_options=options or None,
         name=name,
     )
+
+
+def _model_input_shape(backbone):
+    """The fixed `(H, W, C)` of a backbone model, or a clear error."""
+    model = getattr(backbone, "model", backbone)
+    shape = None
+    if isinstance(model, keras.Model):
+        try:
+            shape = tuple(model.inputs[0].shape[1:])
+        except (AttributeError, IndexError, ValueError):
+            shape = None
+    if shape is None or len(shape) != 3 or None in shape:
+        raise ValueError(
+            "`input_shape` is required unless the backbone is a model "
+            "built for a fixed input size. "
+            f"Received: input_shape=None, backbone={backbone!r}"
+        )
+    return shape

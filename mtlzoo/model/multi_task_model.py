@@ -38,7 +38,12 @@ class MultiTaskModel(keras.Model):
     Missing labels (`-1` / `NaN`, or a zero sample weight) are skipped.
 
     Args:
-        backbone: str. A name from `mtlzoo.backbones.list_backbones()`.
+        backbone: str or `keras.Model`. A name from
+            `mtlzoo.backbones.list_backbones()`, or your own functional
+            `keras.Model` (see `mtlzoo.backbones.ModelBackbone`: levels
+            from its strides, its current weights, no preprocessing unless
+            `preprocessing=` is given; `get_config()` stores its Keras
+            config).
         tasks: list of `mtlzoo.Task` (or their configs).
         input_shape: tuple `(height, width, channels)`. Images are fed as
             raw pixel values in 0..255; preprocessing is part of the model.
@@ -92,7 +97,7 @@ class MultiTaskModel(keras.Model):
             )
         architecture_options = dict(architecture_options or {})
         build_fn = architectures.get(architecture)
-        spec = backbones_lib.get(backbone)
+        spec = backbones_lib.resolve(backbone)
         stages = spec.build(
             input_shape, weights=weights, preprocessing=preprocessing
         )
@@ -111,7 +116,10 @@ class MultiTaskModel(keras.Model):
             x, stages, tasks, input_shape, heads, **options
         )
         super().__init__(inputs=image, outputs=outputs, name=name, **kwargs)
-        self.backbone = backbone
+        # A name as given; a user's model as its Keras config.
+        self.backbone = (
+            backbone if isinstance(backbone, str) else spec.get_config()
+        )
         self.tasks = tasks
         self.task_names = names
         self.input_shape_ = input_shape
@@ -163,6 +171,29 @@ class MultiTaskModel(keras.Model):
         config = dict(config)
         config.pop("weights", None)
         return cls(**config)
+
+    @classmethod
+    def from_preset(cls, preset, load_weights=True, compile=True, **overrides):
+        """Build a model from a preset name or folder, with its trained
+        weights (sha256-checked); see `mtlzoo.zoo.from_preset`."""
+        from mtlzoo.presets import saving as presets
+
+        return presets.from_preset(
+            preset,
+            load_weights=load_weights,
+            compile=compile,
+            model_class=cls,
+            **overrides,
+        )
+
+    def save_to_preset(self, preset_dir, description=None, overwrite=False):
+        """Write `config.json` + `model.weights.h5` that `from_preset`
+        loads; see `mtlzoo.zoo.save_to_preset`."""
+        from mtlzoo.presets import saving as presets
+
+        return presets.save_to_preset(
+            self, preset_dir, description=description, overwrite=overwrite
+        )
 
     # ------------------------------------------------------------------
     def compile(

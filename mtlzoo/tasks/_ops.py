@@ -37,3 +37,26 @@ def apply_sample_weight(mask, sample_weight):
     sw = ops.cast(ops.reshape(sample_weight, (-1,)), "float32")
     sw = ops.reshape(sw, (-1,) + (1,) * (len(mask.shape) - 1))
     return mask * sw
+
+
+def mask_like(mask, values):
+    """`mask` brought to the shape of `values` (a loss or metric output).
+
+    Extra trailing axes of `mask` (label entries that `values` averaged
+    over) are reduced with `min`: an entry counts only when all its labels
+    are present. Missing trailing axes are added and broadcast.
+
+    Args:
+        mask: float tensor. Weights of the label entries (0 = missing).
+        values: tensor with a batch axis.
+
+    Returns:
+        A float32 tensor shaped like `values`.
+    """
+    mask = ops.cast(mask, "float32")
+    rank = len(values.shape)
+    if len(mask.shape) > rank:
+        mask = ops.min(mask, axis=tuple(range(rank, len(mask.shape))))
+    while len(mask.shape) < rank:
+        mask = ops.expand_dims(mask, -1)
+    return ops.broadcast_to(mask, ops.shape(values))

@@ -9,12 +9,16 @@ kind fills in its shapes, its loss per element, its metrics and its hooks
 for heads, tests, export, plots and search spaces.
 """
 
+import copy
+
 import keras
 import numpy as np
 from keras import ops
 
 from mtlzoo._registry import Registry
+from mtlzoo.tasks import _class_names
 from mtlzoo.tasks import _ops
+from mtlzoo.tasks import _user_objects
 
 _KINDS = Registry("task kind", "kind")
 
@@ -155,12 +159,40 @@ class Task:
         weight: float. Initial task weight. Defaults to 1.0.
         head: dict. Options of the task's head (see `mtlzoo.heads`), e.g.
             `{"units": [128]}`. Defaults to the head's own defaults.
+        loss: the task's own loss instead of the kind's: a name of
+            `keras.losses` (`"huber"`), a `keras.losses.Loss`
+            (`keras.losses.Huber(delta=0.5)`, or a registered subclass) or
+            a callable `fn(y_true, y_pred)` returning one value per sample
+            or per label entry. Missing labels are still masked: the loss
+            sees them replaced by a safe value (class 0, or the prediction
+            itself for continuous labels), its output is averaged over
+            present entries only (an entry that averages several label
+            values counts when all are present) and a batch without labels
+            gives exactly 0. Keras's categorical losses
+            (`CategoricalFocalCrossentropy`, ...) get one-hot labels on
+            tasks labelled by class ids; other losses get the ids.
+            Defaults to None (the kind's loss, see `loss_name`).
+        metrics: list. Metrics added to the kind's own ones (which stay:
+            `primary_metric` scores the task): names of `keras.metrics`,
+            `keras.metrics.Metric` objects or callables
+            `fn(y_true, y_pred)`. Each is logged as `<task>_<metric name>`
+            and updated with the present-label mask as `sample_weight`;
+            labels are prepared as for `loss`. Defaults to None.
+        class_names: list of str. One name per class (kinds with
+            `num_classes`), used by `describe`, `summarize` and
+            `decode_predictions`. Defaults to None (class ids).
+
+    A task with its own loss or metrics saves them in `get_config()` (and
+    `.keras` files): Keras's own objects and names, and objects registered
+    with `keras.saving.register_keras_serializable`, load back; a lambda
+    cannot, and `get_config()` says so.
 
     Example:
 
     >>> task = mtlzoo.Task("garment", "classification", num_classes=10)
     >>> task.primary_metric
     'garment_accuracy'
+    >>> ink = mtlzoo.Task("ink", "regression", loss=keras.losses.Huber(0.5))
     """
 
     #: str. The registered kind name (set by `register_kind`).
@@ -191,6 +223,15 @@ class Task:
     head_search_space = "mlp"
     #: str. The loss in words, for model cards.
     loss_name = ""
+    #: bool. Whether the last axis of a label holds the components of one
+    #: value (what Keras losses and metrics average over).
+    vector_labels = False
+    #: bool. Whether labels are class ids (one-hot for Keras's categorical
+    #: losses and metrics).
+    sparse_labels = False
+    #: str or None. The Keras metric that `metrics=["accuracy"]` means for
+    #: this kind (as `keras.Model.compile` picks one).
+    accuracy_metric = None
 
     def __new__(cls, *args, **kwargs):
         if cls is Task:
@@ -208,6 +249,9 @@ class Task:
         units=None,
         weight=1.0,
         head=None,
+        loss=None,
+        metrics=None,
+        class_names=None,
     ):
         _check_name(name)
         if kind is not None and kind != self.kind:
@@ -235,6 +279,26 @@ class Task:
         self.units = units
         self.weight = weight
         self.head = dict(head or {})
+        self.class_names = _class_names.check_class_names(self, class_names)
+        self.loss, self._loss_fn = _user_objects.check_loss(name, loss)
+        self.metrics = _user_objects.check_metrics(name, metrics)
+        self._check_metric_names()
+
+    def _check_metric_names(self):
+        taken = {f"{self.name}_{m}" for m in self.metric_directions}
+        taken |= {f"{self.name}_loss", f"{self.name}_weight"}
+        for metric in self.metrics:
+            if isinstance(metric, str):  # an unknown name fails here
+                _user_objects.build_metric(self, metric)
+            name = _user_objects.log_name(self, metric)
+            if name in taken:
+                raise ValueError(
+                    f"Task '{self.name}': metric name '{name}' is already "
+                    "taken (by a default metric, the loss, the weight or "
+                    "another metric); give the metric another `name`. "
+                    f"Received: metrics={self.metrics!r}"
+                )
+            taken.add(name)
 
     def check_arguments(self, num_classes, units):
         """Check and normalise `num_classes` and `units` for this kind.
@@ -308,7 +372,14 @@ class Task:
         return (self.label_shape(input_shape),)
 
     def get_config(self):
-        return {
+        """The constructor arguments, JSON-able. `loss`, `metrics` and
+        `class_names` appear only when set.
+
+        Raises:
+            ValueError: when the loss or a metric cannot be saved (a
+                lambda, or an unregistered custom object).
+        """
+        config = {
             "name": self.name,
             "kind": self.kind,
             "num_classes": self.num_classes,
@@ -316,10 +387,43 @@ class Task:
             "weight": self.weight,
             "head": dict(self.head),
         }
+        if self.loss is not None:
+            config["loss"] = _user_objects.serialize(
+                self.name, "loss", self.loss
+            )
+        if self.metrics:
+            config["metrics"] = [
+                _user_objects.serialize(self.name, "metric", m)
+                for m in self.metrics
+            ]
+        if self.class_names is not None:
+            config["class_names"] = list(self.class_names)
+        return config
 
     @classmethod
     def from_config(cls, config):
         return cls(**config)
+
+    # Keras objects copy and pickle through their own `get_config`, which
+    # loses arguments for some (`Huber.delta`): go through the task's.
+    def __reduce__(self):
+        return (type(self).from_config, (self.get_config(),))
+
+    def __copy__(self):
+        new = object.__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        return new
+
+    def __deepcopy__(self, memo):
+        """A copy with its own `head` and lists; the loss and metric
+        objects are shared (they hold no state: a model builds fresh
+        metrics with `build_metrics`)."""
+        new = self.__copy__()
+        new.head = copy.deepcopy(self.head, memo)
+        new.metrics = list(self.metrics)
+        if self.class_names is not None:
+            new.class_names = list(self.class_names)
+        return new
 
     def __repr__(self):
         extra = ""
@@ -330,9 +434,12 @@ class Task:
         return f"Task({self.name!r}, {self.kind!r}{extra})"
 
     def __eq__(self, other):
-        return isinstance(other, Task) and (
-            self.get_config() == other.get_config()
-        )
+        if not isinstance(other, Task):
+            return False
+        try:
+            return self.get_config() == other.get_config()
+        except ValueError:  # a loss or metric that cannot be serialised
+            return self is other
 
     __hash__ = None
 
@@ -386,6 +493,26 @@ class Task:
             y_true = self.standardize(y_true, y_pred)
         return self.present_mask(y_true)
 
+    def entry_mask(self, y_true):
+        """Float mask of present labels for the task's own loss and
+        metrics, shaped like the standardised labels or with fewer
+        trailing axes. Defaults to `present_mask`."""
+        return self.present_mask(y_true)
+
+    def safe_labels(self, y_true, y_pred, one_hot=False):
+        """Standardised labels with missing entries replaced by a safe
+        value, for the task's own loss and metrics. Defaults to the
+        prediction itself (a pointwise loss is 0 there, and no NaN reaches
+        the graph); needs labels shaped like `y_pred`.
+
+        Args:
+            y_true: tensor. Standardised labels.
+            y_pred: float32 tensor. Predictions.
+            one_hot: bool. One-hot class ids (for `sparse_labels` kinds).
+        """
+        y = ops.cast(y_true, "float32")
+        return ops.where(ops.isnan(y), ops.stop_gradient(y_pred), y)
+
     def element_loss(self, y_true, y_pred):
         """Loss per element (shaped like `present_mask`); labels are
         standardised, missing entries may hold anything."""
@@ -394,12 +521,30 @@ class Task:
     def compute_loss(self, y_true, y_pred, sample_weight=None):
         """Masked mean loss of a batch; 0 when no label is present.
 
+        Uses the task's own `loss` when one was given, else
+        `default_loss`.
+
         Args:
             y_true: tensor. Labels (missing ones `-1` or `NaN`).
             y_pred: tensor. The head's output.
             sample_weight: optional tensor `(batch,)`. Extra per-sample
                 weights; 0 marks a sample as unlabelled for this task.
         """
+        if self._loss_fn is not None:
+            return _user_objects.masked_loss(
+                self,
+                self._loss_fn,
+                self.sparse_labels and _user_objects.wants_one_hot(self.loss),
+                y_true,
+                y_pred,
+                sample_weight,
+            )
+        return self.default_loss(y_true, y_pred, sample_weight)
+
+    def default_loss(self, y_true, y_pred, sample_weight=None):
+        """The kind's own masked mean loss (`element_loss` masked by
+        `present_mask`); override for compound losses. Arguments as
+        `compute_loss`."""
         y_true = self.standardize(y_true, y_pred)
         mask = self.present_mask(y_true)
         per = self.element_loss(y_true, ops.cast(y_pred, "float32"))
@@ -411,14 +556,22 @@ class Task:
 
     # ------------------------------------------------------------------
     def build_metrics(self):
-        """Fresh metric objects for this task, named `<task>_<metric>`.
+        """Fresh metric objects for this task, named `<task>_<metric>`:
+        the kind's (`build_default_metrics`), then the task's own
+        `metrics`."""
+        return self.build_default_metrics() + self.build_user_metrics()
 
-        Defaults to one `keras.metrics.Mean` per `metric_directions` key.
-        """
+    def build_default_metrics(self):
+        """Fresh objects of the kind's metrics, one per `metric_directions`
+        key, in that order. Defaults to `keras.metrics.Mean`s."""
         return [
             keras.metrics.Mean(name=f"{self.name}_{metric}")
             for metric in self.metric_directions
         ]
+
+    def build_user_metrics(self):
+        """Fresh objects of the task's own `metrics`."""
+        return [_user_objects.build_metric(self, m) for m in self.metrics]
 
     def update_metrics(self, metrics, y_true, y_pred, sample_weight=None):
         """Update `build_metrics()` objects, counting present labels only."""
@@ -427,7 +580,16 @@ class Task:
             self.present_mask(y_true), sample_weight
         )
         y_pred = ops.cast(y_pred, "float32")
-        self.update_metric_states(metrics, y_true, y_pred, mask)
+        count = len(self.metric_directions)
+        self.update_metric_states(metrics[:count], y_true, y_pred, mask)
+        if self.metrics:
+            one_hot = [
+                self.sparse_labels and _user_objects.wants_one_hot(m)
+                for m in self.metrics
+            ]
+            _user_objects.update_metrics(
+                self, metrics[count:], one_hot, y_true, y_pred, sample_weight
+            )
 
     def update_metric_states(self, metrics, y_true, y_pred, mask):
         """Update `metrics` from standardised labels, float32 predictions
@@ -449,6 +611,41 @@ class Task:
         raise NotImplementedError
 
     # ---------------------------------------------------------- app hooks
+    def names(self, class_names=None):
+        """`class_names` if given, else the task's own (may be None)."""
+        return self.class_names if class_names is None else class_names
+
+    def class_scores(self, value):
+        """Per-class scores of one prediction (kinds with classes), for
+        `decode_predictions`."""
+        raise NotImplementedError
+
+    def decode_predictions(self, outputs, top=3):
+        """The `top` classes of each prediction, best first.
+
+        Like `keras.applications.imagenet_utils.decode_predictions`, for
+        kinds with classes: classification and multilabel scores,
+        segmentation pixel fractions, a box's class scores.
+
+        Args:
+            outputs: array `(batch, ...)` of this task's outputs, or the
+                model's output dict.
+            top: int. Classes per sample. Defaults to 3.
+
+        Returns:
+            A list (one per sample) of lists of `(class_name, score)`
+            tuples; class ids stand in when the task has no
+            `class_names`.
+
+        Example:
+
+        >>> task = mtlzoo.Task("pet", "classification", num_classes=3,
+        ...                    class_names=["cat", "dog", "fish"])
+        >>> task.decode_predictions([[0.1, 0.7, 0.2]], top=2)
+        [[('dog', 0.7), ('fish', 0.2)]]
+        """
+        return _class_names.decode_predictions(self, outputs, top)
+
     def decode(self, value):
         """One prediction in label form (e.g. class probabilities -> class
         id). Defaults to the value itself."""
@@ -456,11 +653,13 @@ class Task:
 
     def summarize(self, value, class_names=None, top_k=3):
         """A JSON-able summary of one prediction (what `mtlzoo predict`
-        prints). Defaults to the list of its values."""
+        prints); `class_names` default to the task's. Defaults to the list
+        of its values."""
         return [float(v) for v in np.ravel(value)]
 
     def describe(self, value, class_names=None):
-        """One line of text for one prediction or label of this task."""
+        """One line of text for one prediction or label of this task;
+        `class_names` default to the task's."""
         return ", ".join(f"{v:.3g}" for v in np.ravel(value))
 
     @classmethod

@@ -39,6 +39,7 @@ class BoxTask(Task):
     primary_metric_name = "iou"
     default_head = "box"
     loss_name = "L1 box + cross-entropy class (masked)"
+    vector_labels = True
 
     def output_shape(self, input_shape):
         return (4 + self.num_classes,)
@@ -55,7 +56,24 @@ class BoxTask(Task):
             [ops.cast(box_ok, "float32"), ops.cast(cls_ok, "float32")], -1
         )
 
-    def compute_loss(self, y_true, y_pred, sample_weight=None):
+    def entry_mask(self, y_true):
+        """`(batch, 5)`: the box mask on the 4 coordinates, then the class
+        mask (a loss per sample counts samples with both)."""
+        mask = self.present_mask(y_true)
+        return ops.concatenate(
+            [ops.repeat(mask[:, :1], 4, -1), mask[:, 1:]], -1
+        )
+
+    def safe_labels(self, y_true, y_pred, one_hot=False):
+        """Missing coordinates -> the predicted ones; missing class -> 0."""
+        y = ops.cast(y_true, "float32")
+        box = ops.where(
+            ops.isnan(y[:, :4]), ops.stop_gradient(y_pred[:, :4]), y[:, :4]
+        )
+        cls = _ops.finite_or_zero(ops.maximum(y[:, 4:], 0.0))
+        return ops.concatenate([box, cls], -1)
+
+    def default_loss(self, y_true, y_pred, sample_weight=None):
         y_true = self.standardize(y_true, y_pred)
         mask = self._apply_sample_weight(
             self.present_mask(y_true), sample_weight
@@ -91,7 +109,11 @@ class BoxTask(Task):
             return value
         return np.concatenate([value[:4], [np.argmax(value[4:])]])
 
+    def class_scores(self, value):
+        return np.asarray(value)[4:]
+
     def describe(self, value, class_names=None):
+        class_names = self.names(class_names)
         value = np.asarray(value, "float64")
         box = _arrays.numbers(value[:4], ".2f")
         if value.shape[-1] == 5:

@@ -39,6 +39,8 @@ class ClassificationTask(Task):
     default_head = "classification"
     output_activation = "softmax"
     loss_name = "sparse categorical cross-entropy (masked)"
+    sparse_labels = True
+    accuracy_metric = "sparse_categorical_accuracy"
 
     def output_shape(self, input_shape):
         return (self.num_classes,)
@@ -54,6 +56,12 @@ class ClassificationTask(Task):
 
     def present_mask(self, y_true):
         return ops.cast(ops.cast(y_true, "float32") >= 0, "float32")
+
+    def safe_labels(self, y_true, y_pred, one_hot=False):
+        ids = _ops.class_ids(_ops.finite_or_zero(y_true))
+        if one_hot:
+            return ops.one_hot(ids, self.num_classes)
+        return ids
 
     def element_loss(self, y_true, y_pred):
         return keras.losses.sparse_categorical_crossentropy(
@@ -71,7 +79,11 @@ class ClassificationTask(Task):
         value = np.asarray(value)
         return int(np.argmax(value)) if value.ndim else int(value)
 
+    def class_scores(self, value):
+        return np.asarray(value)
+
     def summarize(self, value, class_names=None, top_k=3):
+        class_names = self.names(class_names)
         value = np.asarray(value)
         order = np.argsort(-value)[:top_k]
         return [
@@ -79,6 +91,7 @@ class ClassificationTask(Task):
         ]
 
     def describe(self, value, class_names=None):
+        class_names = self.names(class_names)
         value = np.asarray(value)
         if value.ndim == 0:
             return str(_arrays.class_name(value, class_names))

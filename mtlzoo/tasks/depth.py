@@ -37,6 +37,7 @@ class DepthTask(Task):
     default_head = "dense"
     head_search_space = "dense"
     loss_name = "per-pixel L1 (masked)"
+    vector_labels = True
 
     def output_shape(self, input_shape):
         return (input_shape[0], input_shape[1], 1)

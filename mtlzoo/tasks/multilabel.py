@@ -38,6 +38,8 @@ class MultilabelTask(Task):
     default_head = "classification"
     output_activation = "sigmoid"
     loss_name = "binary cross-entropy (masked)"
+    vector_labels = True
+    accuracy_metric = "binary_accuracy"
 
     def output_shape(self, input_shape):
         return (self.num_classes,)
@@ -48,6 +50,9 @@ class MultilabelTask(Task):
     def present_mask(self, y_true):
         y = ops.cast(y_true, "float32")
         return ops.cast(ops.logical_and(y >= 0, ~ops.isnan(y)), "float32")
+
+    def safe_labels(self, y_true, y_pred, one_hot=False):
+        return _ops.finite_or_zero(ops.maximum(y_true, 0.0))
 
     def element_loss(self, y_true, y_pred):
         labels = _ops.finite_or_zero(ops.maximum(y_true, 0.0))
@@ -66,7 +71,11 @@ class MultilabelTask(Task):
     def decode(self, value):
         return (np.asarray(value, "float64") > 0.5).astype("int32")
 
+    def class_scores(self, value):
+        return np.asarray(value)
+
     def describe(self, value, class_names=None):
+        class_names = self.names(class_names)
         on = np.flatnonzero(np.asarray(value, "float64") > 0.5)
         if not on.size:
             return "none"

@@ -35,6 +35,7 @@ class RegressionTask(Task):
     primary_metric_name = "mae"
     default_head = "regression"
     loss_name = "mean squared error (masked)"
+    vector_labels = True
 
     def output_shape(self, input_shape):
         return (self.units,)

@@ -60,6 +60,8 @@ class SegmentationTask(Task):
     output_activation = "softmax"
     head_search_space = "dense"
     loss_name = "per-pixel sparse categorical cross-entropy (masked)"
+    sparse_labels = True
+    accuracy_metric = "sparse_categorical_accuracy"
 
     def output_shape(self, input_shape):
         return (input_shape[0], input_shape[1], self.num_classes)
@@ -80,12 +82,18 @@ class SegmentationTask(Task):
     def present_mask(self, y_true):
         return ops.cast(ops.cast(y_true, "float32") >= 0, "float32")
 
+    def safe_labels(self, y_true, y_pred, one_hot=False):
+        ids = _ops.class_ids(_ops.finite_or_zero(y_true))
+        if one_hot:
+            return ops.one_hot(ids, self.num_classes)
+        return ids
+
     def element_loss(self, y_true, y_pred):
         return keras.losses.sparse_categorical_crossentropy(
             _ops.class_ids(y_true), y_pred
         )
 
-    def build_metrics(self):
+    def build_default_metrics(self):
         n = self.name
         return [
             keras.metrics.Mean(name=f"{n}_pixel_accuracy"),
@@ -113,13 +121,18 @@ class SegmentationTask(Task):
             return np.argmax(value, -1)
         return value.reshape(value.shape[:2]).astype("int64")
 
-    def summarize(self, value, class_names=None, top_k=3):
-        value = np.asarray(value)
+    def class_scores(self, value):
+        """Fraction of pixels of each class."""
         ids = self.decode(value)
         counts = np.bincount(ids[ids >= 0].ravel(), minlength=self.num_classes)
-        return {"class_fractions": [float(c) / ids.size for c in counts]}
+        return counts[: self.num_classes] / ids.size
+
+    def summarize(self, value, class_names=None, top_k=3):
+        fractions = self.class_scores(value)
+        return {"class_fractions": [float(f) for f in fractions]}
 
     def describe(self, value, class_names=None):
+        class_names = self.names(class_names)
         fractions = self.summarize(value)["class_fractions"]
         order = np.argsort(fractions)[::-1][:3]
         return ", ".join(

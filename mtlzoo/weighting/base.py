@@ -166,12 +166,3 @@ class Weighting(keras.layers.Layer):
 
 
 _HOOKS = ("on_train_begin", "on_epoch_end", "on_train_batch_begin")
-
-
-def __getattr__(name):
-    # `EqualWeighting` lived here before it got its own module, equal.py.
-    if name == "EqualWeighting":
-        from mtlzoo.weighting.equal import EqualWeighting
-
-        return EqualWeighting
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

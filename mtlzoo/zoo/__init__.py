@@ -19,18 +19,18 @@ Example:
 
 import importlib
 
-from mtlzoo.zoo.card import info
-from mtlzoo.zoo.registry import get_config
-from mtlzoo.zoo.registry import list_models
+from mtlzoo.presets.card import info
+from mtlzoo.presets.registry import get_config
+from mtlzoo.presets.registry import list_models
 
 # Public name -> module; imported on first use (they import Keras).
 _LAZY = {
     "DataNotFoundError": "mtlzoo.zoo.evaluation",
     "evaluate": "mtlzoo.zoo.evaluation",
-    "from_preset": "mtlzoo.zoo.presets",
+    "from_preset": "mtlzoo.zoo.loading",
     "load": "mtlzoo.zoo.loading",
-    "save_to_preset": "mtlzoo.zoo.presets",
-    "validate_config": "mtlzoo.zoo.schema",
+    "save_to_preset": "mtlzoo.presets.saving",
+    "validate_config": "mtlzoo.presets.schema",
 }
 
 __all__ = [

@@ -2,7 +2,8 @@
 
 from mtlzoo.datasets import config as dataset_config
 from mtlzoo.datasets.config import DataNotFoundError
-from mtlzoo.zoo import registry
+from mtlzoo.presets import registry
+from mtlzoo.zoo.loading import from_preset
 
 __all__ = [
     "DataNotFoundError",
@@ -114,8 +115,6 @@ def evaluate(name, sample=False, data=None, batch_size=128, verbose=0):
     >>> result = mtlzoo.zoo.evaluate("fashion_tiny_test", sample=True)
     >>> result["metrics"]["garment_accuracy"]
     """
-    from mtlzoo.zoo.presets import from_preset
-
     config = registry.get_config(name)
     dataset = load_dataset(config, "test", sample, data, batch_size)
     model = from_preset(name)

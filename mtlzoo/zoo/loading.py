@@ -1,10 +1,10 @@
 """`load`: the short alias of `MultiTaskModel.from_preset`."""
 
-from mtlzoo.zoo.presets import compile_arguments  # noqa: F401
-from mtlzoo.zoo.presets import from_preset
-from mtlzoo.zoo.transfer import OVERRIDABLE  # noqa: F401
-from mtlzoo.zoo.transfer import apply_overrides  # noqa: F401
-from mtlzoo.zoo.transfer import transfer_weights  # noqa: F401
+from mtlzoo.model import MultiTaskModel
+from mtlzoo.presets.saving import compile_arguments  # noqa: F401
+from mtlzoo.presets.transfer import OVERRIDABLE  # noqa: F401
+from mtlzoo.presets.transfer import apply_overrides  # noqa: F401
+from mtlzoo.presets.transfer import transfer_weights  # noqa: F401
 
 
 def load(name, load_weights=True, compile=True, weights=None, **overrides):
@@ -44,6 +44,13 @@ def load(name, load_weights=True, compile=True, weights=None, **overrides):
                 f"weights={weights!r}"
             )
         load_weights = weights
-    return from_preset(
+    return MultiTaskModel.from_preset(
         name, load_weights=load_weights, compile=compile, **overrides
+    )
+
+
+def from_preset(preset, load_weights=True, compile=True, **overrides):
+    """`MultiTaskModel.from_preset`: a preset name or folder -> model."""
+    return MultiTaskModel.from_preset(
+        preset, load_weights=load_weights, compile=compile, **overrides
     )

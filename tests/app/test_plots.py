@@ -2,7 +2,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from mtlzoo import _colour
 from mtlzoo.app import plots
 
 HISTORY = {
@@ -104,8 +103,3 @@ def test_plot_affinity(tmp_path):
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
     with pytest.raises(ValueError, match="affinity"):
         plots.plot_affinity(a, ["a"], str(path))
-
-
-def test_dense_to_rgb_is_the_library_colouring():
-    assert plots.dense_to_rgb is _colour.dense_to_rgb
-    assert plots.PALETTE is _colour.PALETTE

@@ -10,6 +10,7 @@ from backbone_helpers import forward
 from backbone_helpers import random_images
 
 from mtlzoo import backbones
+from mtlzoo.backbones.levels import level_taps
 
 NAMES = backbones.list_backbones()
 
@@ -80,6 +81,15 @@ def test_taps_are_last_clean_cut_of_their_stride(built):
         ]
         tap = _producer(stages.stages[level].outputs[0])
         assert tap is at_stride[-1], (level, tap.name, at_stride[-1].name)
+
+
+def test_registered_taps_are_found_from_strides(built):
+    _, stages = built
+    found = level_taps(stages.base)
+    assert tuple(found) == stages.levels
+    for level in stages.levels:
+        tap = _producer(stages.stages[level].outputs[0])
+        assert _producer(found[level]) is tap, (level, tap.name)
 
 
 def test_stages_compose_to_base_model(built):

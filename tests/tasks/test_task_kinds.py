@@ -14,10 +14,10 @@ from kind_helpers import make_task
 from kind_helpers import predictions
 
 import mtlzoo
+from mtlzoo.presets import schema
 from mtlzoo.tasks import Task
 from mtlzoo.tasks import get_kind
 from mtlzoo.tasks import list_kinds
-from mtlzoo.zoo import schema
 
 KINDS = list_kinds()
 

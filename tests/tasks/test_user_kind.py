@@ -7,10 +7,10 @@ import pytest
 from keras import ops
 
 from mtlzoo import testing
+from mtlzoo.presets import schema
 from mtlzoo.tasks import RegressionTask
 from mtlzoo.tasks import register_kind
 from mtlzoo.tasks import unregister_kind
-from mtlzoo.zoo import schema
 
 
 class CountTask(RegressionTask):

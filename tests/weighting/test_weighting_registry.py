@@ -102,8 +102,8 @@ def test_loss_weighting_methods_by_name():
         assert registered == f"mtlzoo>{type(method).__name__}Method"
 
 
-def test_equal_weighting_keeps_its_old_import_path():
-    from mtlzoo.weighting.base import EqualWeighting
+def test_equal_weighting_is_the_default_and_lives_in_equal_py():
+    from mtlzoo.weighting.equal import EqualWeighting
 
     assert EqualWeighting is weighting.EqualWeighting
     assert weighting.get(None).__class__ is EqualWeighting

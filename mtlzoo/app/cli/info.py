@@ -16,7 +16,7 @@ def add_parser(subparsers):
 
 
 def run(args):
-    from mtlzoo.zoo import card
+    from mtlzoo.presets import card
 
     info = card.info(args.name)
     if args.json:

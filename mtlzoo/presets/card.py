@@ -1,6 +1,6 @@
 """Model cards: what a preset predicts and how well, from its config."""
 
-from mtlzoo.zoo import registry
+from mtlzoo.presets import registry
 
 
 def info(name):
@@ -102,7 +102,8 @@ def _fmt(value):
 
 
 def render_markdown(card):
-    """A model card dict as Markdown (used for `docs/zoo/<name>.md`)."""
+    """A model card dict as Markdown: a preset folder's `README.md`, which
+    the documentation shows as `zoo/<name>.md`."""
     minutes = card["training_minutes"]
     lines = [
         f"# `{card['name']}`",
@@ -168,6 +169,32 @@ def render_markdown(card):
         lines += ["", "## Other multi-task runs (same budget)", ""]
         lines += _variant_table(card["variants"], card["validation"])
         lines += ["", _selection_sentence(card)]
+    return "\n".join(lines) + "\n"
+
+
+def render_license(config):
+    """The `LICENSE` notice of a preset folder, from its zoo config.
+
+    Args:
+        config: dict. A zoo config.
+
+    Returns:
+        str: the licences of the preset's weights and of its data.
+    """
+    dataset = config["dataset"]
+    lines = [
+        f"Licence notice of the mtlzoo preset `{config['name']}`",
+        "",
+        f"Weights (pretrained/{config['name']}/{config['weights']['file']}):",
+        f"    {config['license']}",
+        "",
+        f"Data the weights were trained and measured on: {dataset['source']}",
+        f"    {dataset['license']}",
+        "",
+        "The config, card and recipe in this folder are part of mtlzoo "
+        "(Apache-2.0).",
+        "Apache License 2.0: https://www.apache.org/licenses/LICENSE-2.0",
+    ]
     return "\n".join(lines) + "\n"
 
 

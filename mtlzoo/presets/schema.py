@@ -1,8 +1,8 @@
 """The zoo config schema and its check.
 
-A zoo config (`zoo_configs/<name>.json`) has these blocks:
+A zoo config (`zoo_configs/<name>/config.json`) has these blocks:
 
-- `name` (str): the preset name, equal to the file stem.
+- `name` (str): the preset name, equal to its folder's name.
 - `description` (str): one paragraph.
 - `architecture` (dict): exactly `MultiTaskModel.get_config()`.
 - `training` (dict): how the weights were made: `command` (the exact
@@ -338,8 +338,8 @@ def validate_config(config, name=None):
 
     Args:
         config: dict. A parsed zoo config.
-        name: str. The expected preset name (the file stem). Defaults to
-            None (not checked).
+        name: str. The expected preset name (the preset folder's name).
+            Defaults to None (not checked).
 
     Returns:
         The config, unchanged.
@@ -360,7 +360,7 @@ def validate_config(config, name=None):
     if isinstance(preset, str) and not _NAME.match(preset):
         errors.append("name must be lower_snake_case")
     if name is not None and preset != name:
-        errors.append(f"name {preset!r} differs from the file stem {name!r}")
+        errors.append(f"name {preset!r} differs from the folder name {name!r}")
     tasks = []
     arch = config.get("architecture")
     if isinstance(arch, dict):

@@ -5,7 +5,7 @@ A preset is a folder holding a `config.json` (the zoo config: at least
 the weights `file` and its `sha256`) and the weights file. Shipped presets
 are named (`mtlzoo.zoo.list_models()`): their folder is
 `zoo_configs/<name>/` and their weights sit in `pretrained/<name>/` (see
-`mtlzoo.zoo.registry`). `MultiTaskModel.from_preset`,
+`mtlzoo.presets.registry`). `MultiTaskModel.from_preset`,
 `model.save_to_preset`, `mtlzoo.load` and `mtlzoo.zoo.load` call the
 functions here.
 
@@ -24,11 +24,10 @@ import keras
 
 from mtlzoo import _files
 from mtlzoo import weighting as weighting_lib
-from mtlzoo.model import MultiTaskModel
-from mtlzoo.zoo import registry
-from mtlzoo.zoo import weights as weights_lib
-from mtlzoo.zoo.transfer import apply_overrides
-from mtlzoo.zoo.transfer import transfer_weights
+from mtlzoo.presets import registry
+from mtlzoo.presets import weights as weights_lib
+from mtlzoo.presets.transfer import apply_overrides
+from mtlzoo.presets.transfer import transfer_weights
 
 WEIGHTS_FILE = "model.weights.h5"
 
@@ -83,7 +82,12 @@ def from_preset(
     ...     "fashion_tiny_test",
     ...     tasks=[mtlzoo.Task("style", "classification", num_classes=5)])
     """
-    model_class = model_class or MultiTaskModel
+    if model_class is None:
+        raise TypeError(
+            "from_preset needs the model class to build (use "
+            "`mtlzoo.MultiTaskModel.from_preset` or `mtlzoo.zoo.from_preset`)."
+            f" Received: model_class={model_class!r}"
+        )
     folder = registry.find_preset(preset)
     config = registry.read_config(folder / registry.CONFIG_FILE)
     config.setdefault("name", folder.name)
@@ -193,7 +197,7 @@ def save_to_preset(model, preset_dir, description=None, overwrite=False):
     >>> model.save_to_preset("my_preset")
     >>> again = mtlzoo.MultiTaskModel.from_preset("my_preset")
     """
-    if not isinstance(model, MultiTaskModel):
+    if not (hasattr(model, "tasks") and hasattr(model, "get_config")):
         raise TypeError(
             "save_to_preset takes a mtlzoo.MultiTaskModel. "
             f"Received: model={type(model).__name__}"

@@ -3,11 +3,11 @@
 Preset NAME is
 
 - `zoo_configs/NAME/`: `config.json` (the zoo config, see
-  `mtlzoo.zoo.schema`), `README.md` (its model card), `LICENSE` (the
+  `mtlzoo.presets.schema`), `README.md` (its model card), `LICENSE` (the
   licences of its weights and data) and `recipe.json` (what
   `tools/train_preset.py NAME` trains to remake it);
 - `pretrained/NAME/`: its weights file (`weights.file` of the config,
-  sha256-checked, see `mtlzoo.zoo.weights`).
+  sha256-checked, see `mtlzoo.presets.weights`).
 
 Both homes are looked up in the installed package (`mtlzoo/zoo_configs`,
 `mtlzoo/pretrained`, where the wheel puts them) and then in the repository
@@ -142,7 +142,7 @@ def get_config(name):
     Returns:
         dict with `name`, `description`, `architecture`, `training`,
         `weights`, `metrics`, `dataset` and `license`
-        (see `mtlzoo.zoo.schema`).
+        (see `mtlzoo.presets.schema`).
     """
     folder = find_preset(name)
     return copy.deepcopy(read_config(folder / CONFIG_FILE, name))
