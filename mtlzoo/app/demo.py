@@ -5,8 +5,8 @@ import time
 
 import numpy as np
 
-from mtlzoo.zoo import evaluation
 from mtlzoo.presets import registry
+from mtlzoo.zoo import evaluation
 
 DEFAULT_PRESET = "fashion_mobilenetv2_multitask"
 # Scenes drawn for presets on procedural data (no shipped sample).

@@ -96,7 +96,8 @@ def sample_data(model, config, data=None, samples=128):
         model: the model (gives the input shape and tasks).
         config: dict or None. A zoo or `mtlzoo train` config; its dataset
             gives the data when `data` is None.
-        data: str. An `.npz` file with `images` and optional arrays named
+        data: str. An `.npz` file with `images` (converted to the model's
+            input by `mtlzoo.images.prepare`) and optional arrays named
             after tasks (labels). Defaults to None.
         samples: int. At most this many images each.
 
@@ -115,7 +116,10 @@ def sample_data(model, config, data=None, samples=128):
                 f"{data} has no `images` array; it has {sorted(arrays)}. "
                 f"Received: data={data!r}"
             )
-        images = arrays["images"].astype("float32")
+        from mtlzoo import images as images_lib
+
+        # any size and channel count, as `mtlzoo predict` reads files
+        images = images_lib.prepare(arrays["images"], model)
         names = [t.name for t in getattr(model, "tasks", [])]
         labels = {k: arrays[k] for k in names if k in arrays} or None
         check = (images[:samples], _cut(labels, samples))
@@ -149,32 +153,16 @@ def _cut(labels, n):
 def read_images(paths, model):
     """Image files as a float32 batch (0..255) of the model's input shape.
 
-    Images are converted to the model's channels (grey or RGB) and resized
-    (bilinear) to its input size.
+    Each file goes through `mtlzoo.images.prepare`: converted to the
+    model's channels (grey, RGB; alpha dropped) and resized (antialiased
+    bilinear, stretched) to its input size.
     """
-    from PIL import Image
+    from mtlzoo import images
 
-    height, width, channels = (int(d) for d in model.inputs[0].shape[1:])
-    mode = {1: "L", 3: "RGB"}.get(channels)
-    if mode is None:
-        raise ValueError(
-            "Image files can feed models with 1 or 3 channels. "
-            f"Received: input channels={channels}"
-        )
-    batch = []
-    for path in _progress(paths, "reading images"):
-        try:
-            with Image.open(path) as image:
-                image = image.convert(mode).resize(
-                    (width, height), Image.Resampling.BILINEAR
-                )
-                array = np.asarray(image, dtype="float32")
-        except OSError as error:
-            raise ValueError(
-                f"Cannot read image ({error}). Received: image={path!r}"
-            ) from None
-        batch.append(array.reshape(height, width, channels))
-    return np.stack(batch)
+    batch = [
+        images.prepare(path, model) for path in _progress(paths, "reading")
+    ]
+    return np.concatenate(batch)
 
 
 def predict(model, config, images, paths, output_dir, top_k=3):

@@ -136,16 +136,7 @@ def train(config, output_dir, name=None, epochs=None, verbose=2):
     os.makedirs(output_dir, exist_ok=True)
     log_dir = os.path.join(output_dir, "logs")
     x_fixed, y_fixed = _fixed_batch(val_ds, int(training.get("images", 4)))
-    cbs = [
-        keras.callbacks.TensorBoard(log_dir),
-        callbacks_lib.TaskBalanceLogger(
-            log_dir, conflict_data=(x_fixed, y_fixed)
-        ),
-    ]
-    if any(t.is_dense for t in model.tasks):
-        cbs.append(
-            callbacks_lib.DensePredictionImages(log_dir, x_fixed, y_fixed)
-        )
+    cbs = logging_callbacks(model, log_dir, x_fixed, y_fixed)
     cbs += build_callbacks(training.get("callbacks") or [])
 
     start = time.time()
@@ -158,35 +149,17 @@ def train(config, output_dir, name=None, epochs=None, verbose=2):
     )
     minutes = (time.time() - start) / 60.0
     results = model.evaluate(test_ds, return_dict=True, verbose=0)
-    metrics = {
-        k: float(v)
-        for k, v in results.items()
-        if any(k.startswith(f"{n}_") for n in names)
-        and not k.endswith(("_loss", "_weight"))
-    }
+    metrics = task_metrics(results, names)
     test_samples = int(sum(int(x.shape[0]) for x, _ in test_ds))
 
-    weights_file = f"{name}.weights.h5"
-    weights_path = os.path.join(output_dir, weights_file)
-    model.save_weights(weights_path)
     out = copy.deepcopy(config)
-    out["name"] = name
-    out["architecture"] = model.get_config()
     out.setdefault("training", {})
     out["training"]["epochs"] = epochs
     out["training"]["minutes"] = round(minutes, 3)
-    out["weights"] = {
-        "file": weights_file,
-        "sha256": sha256(weights_path),
-        "size_bytes": os.path.getsize(weights_path),
-        "params": int(model.count_params()),
-    }
     out["metrics"] = _metrics_block(config, model.tasks, metrics, test_samples)
-    config_path = os.path.join(output_dir, f"{name}.json")
-    with open(config_path, "w", encoding="utf-8") as f:
-        json.dump(out, f, indent=2)
-    plots.training_curves(history, os.path.join(output_dir, "curves.png"))
-    plots.task_weights(history, os.path.join(output_dir, "task_weights.png"))
+    weights_path, config_path = write_outputs(
+        model, out, output_dir, name, history
+    )
     return {
         "weights": weights_path,
         "config": config_path,
@@ -246,6 +219,68 @@ def load_datasets(config, tasks):
 check_tasks = dataset_config.check_tasks
 
 
+def logging_callbacks(model, log_dir, x_fixed, y_fixed):
+    """The TensorBoard callbacks of `mtlzoo train`.
+
+    Keras's `TensorBoard` (losses, metrics, task weights), a
+    `TaskBalanceLogger` (task weights, losses and gradient conflict on
+    `(x_fixed, y_fixed)`) and, for models with dense tasks, a
+    `DensePredictionImages` of that batch.
+    """
+    cbs = [
+        keras.callbacks.TensorBoard(log_dir),
+        callbacks_lib.TaskBalanceLogger(
+            log_dir, conflict_data=(x_fixed, y_fixed)
+        ),
+    ]
+    if any(t.is_dense for t in model.tasks):
+        cbs.append(
+            callbacks_lib.DensePredictionImages(log_dir, x_fixed, y_fixed)
+        )
+    return cbs
+
+
+def task_metrics(results, names):
+    """The task metrics of `evaluate` results (no losses, no weights)."""
+    return {
+        k: float(v)
+        for k, v in results.items()
+        if any(k.startswith(f"{n}_") for n in names)
+        and not k.endswith(("_loss", "_weight"))
+    }
+
+
+def write_outputs(model, config, output_dir, name, history):
+    """Write a trained model's weights, config and curves.
+
+    Writes `<name>.weights.h5`, `<name>.json` (`config` with `name`, the
+    model's `architecture` and a `weights` block: file, sha256, size,
+    params), `curves.png` and `task_weights.png`.
+
+    Returns:
+        `(weights_path, config_path)`.
+    """
+    os.makedirs(output_dir, exist_ok=True)
+    weights_file = f"{name}.weights.h5"
+    weights_path = os.path.join(output_dir, weights_file)
+    model.save_weights(weights_path)
+    out = dict(config)
+    out["name"] = name
+    out["architecture"] = model.get_config()
+    out["weights"] = {
+        "file": weights_file,
+        "sha256": sha256(weights_path),
+        "size_bytes": os.path.getsize(weights_path),
+        "params": int(model.count_params()),
+    }
+    config_path = os.path.join(output_dir, f"{name}.json")
+    with open(config_path, "w", encoding="utf-8") as f:
+        json.dump(out, f, indent=2)
+    plots.training_curves(history, os.path.join(output_dir, "curves.png"))
+    plots.task_weights(history, os.path.join(output_dir, "task_weights.png"))
+    return weights_path, config_path
+
+
 def build_callbacks(specs):
     """Callbacks from `[{"name": ..., "args": {...}}]` entries."""
     out = []
@@ -275,12 +310,12 @@ def _fixed_batch(dataset, count):
     return x, y
 
 
-def _metrics_block(config, tasks, metrics, test_samples):
+def _metrics_block(config, tasks, metrics, test_samples, split="test"):
     previous = config.get("metrics") or {}
     tasks = [t if isinstance(t, Task) else Task(**t) for t in tasks]
     block = {
-        "split": "test",
-        "test_samples": test_samples,
+        "split": split,
+        f"{split}_samples": test_samples,
         "multi_task": metrics,
         "primary": {t.name: t.primary_metric for t in tasks},
         "higher_is_better": {

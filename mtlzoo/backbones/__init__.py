@@ -28,6 +28,7 @@ TensorShape([2, 1, 1, 16])
 
 from mtlzoo.backbones import applications  # noqa: F401  (registers)
 from mtlzoo.backbones import lenet  # noqa: F401  (registers)
+from mtlzoo.backbones import mtcnn_onet  # noqa: F401  (registers)
 from mtlzoo.backbones import resnet_small  # noqa: F401  (registers)
 from mtlzoo.backbones import tiny  # noqa: F401  (registers)
 from mtlzoo.backbones._blocks import BN_MOMENTUM

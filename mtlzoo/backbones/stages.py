@@ -123,7 +123,8 @@ class BackboneSpec:
     @property
     def levels(self):
         """The levels, shallow to deep. With automatic taps, those found
-        on a trunk built at 128x128 (`build` finds them for its size)."""
+        on a trunk built at 128x128 (or a backbone model's own fixed size);
+        `build` finds them again for its input size."""
         if self._levels is None:
             self._levels = self.build(self._probe_shape()).levels
         return self._levels

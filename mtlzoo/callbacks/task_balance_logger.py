@@ -22,11 +22,24 @@ def cosine_matrix(grads):
     return out
 
 
+def _applied_weights(model):
+    """Task name -> the weight the model's method applied last (if any)."""
+    logs = getattr(model.weighting, "applied_weight_logs", None)
+    if logs is None:
+        return {}
+    suffix = len("_applied_weight")
+    return {k[:-suffix]: np.asarray(v) for k, v in logs().items()}
+
+
 @keras.saving.register_keras_serializable(package="mtlzoo")
 class TaskBalanceLogger(keras.callbacks.Callback):
     """Write task weights, task losses and gradient conflict to TensorBoard.
 
-    Scalars, under `log_dir/train`: `task_weight/<task>`,
+    Scalars, under `log_dir/train`: `task_weight/<task>` (the task-weight
+    variable as the step used it, the same value as Keras'
+    `epoch_<task>_weight` at the same step), `applied_weight/<task>` (the
+    weight the weighting method applied, see
+    `mtlzoo.weighting.Weighting.applied_weight_logs`),
     `task_loss/<task>` (unweighted, as in the logs) and, when
     `conflict_data` is given, `gradient_cosine/<a>__<b>` — the cosine
     similarity of two tasks' gradients on the shared parameters (or shared
@@ -132,9 +145,16 @@ class TaskBalanceLogger(keras.callbacks.Callback):
     def _write(self, logs, step):
         model = self.model
         with self._writer.as_default(step=step):
+            applied = _applied_weights(model)
             for name in model.task_names:
-                weight = float(np.asarray(model.task_weights[name]))
-                tf.summary.scalar(f"task_weight/{name}", weight)
+                # From the step logs when there: the weight the epoch's
+                # last step used, as Keras' `epoch_<task>_weight` (the
+                # variable may already hold the next epoch's weight).
+                weight = logs.get(f"{name}_weight", model.task_weights[name])
+                tf.summary.scalar(f"task_weight/{name}", float(weight))
+                value = logs.get(f"{name}_applied_weight", applied.get(name))
+                if value is not None:
+                    tf.summary.scalar(f"applied_weight/{name}", float(value))
                 if f"{name}_loss" in logs:
                     loss = float(logs[f"{name}_loss"])
                     tf.summary.scalar(f"task_loss/{name}", loss)

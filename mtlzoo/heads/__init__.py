@@ -12,6 +12,7 @@ from mtlzoo.heads.base import register_head
 from mtlzoo.heads.box import BoxHead
 from mtlzoo.heads.classification import ClassificationHead
 from mtlzoo.heads.dense import DenseHead
+from mtlzoo.heads.keypoints import KeypointsHead
 from mtlzoo.heads.regression import RegressionHead
 
 
@@ -59,6 +60,7 @@ __all__ = [
     "BoxHead",
     "ClassificationHead",
     "DenseHead",
+    "KeypointsHead",
     "RegressionHead",
     "build_head",
     "get",

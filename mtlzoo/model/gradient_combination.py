@@ -34,6 +34,10 @@ def combine_task_gradients(rows, targets, weighting, objective, stats, scale):
     losses, weights, present = stats
     rep = weighting.representation_gradients
     _, count = replicas()
+    if rep and getattr(weighting, "uses_features", False):
+        return feature_direction(
+            rows, targets, weighting, objective, stats, scale
+        )
     if weighting.gram_based and (rep or count == 1):
         return gram_direction(rows, targets, weighting, objective, stats, scale)
     matrix = stack_rows(rows, targets)
@@ -43,6 +47,9 @@ def combine_task_gradients(rows, targets, weighting, objective, stats, scale):
     direction = combine_across_replicas(
         weighting, matrix, losses, weights, present
     )
+    if not weighting.gram_based:
+        # No per-task coefficient (GradDrop): the task weight is applied.
+        weighting.record_applied_weights(weights * present)
     return split_like(direction, targets)
 
 
@@ -88,6 +95,44 @@ def combine_across_replicas(weighting, matrix, losses, weights, present):
     return direction[start : start + local]
 
 
+def feature_direction(rows, targets, weighting, objective, stats, scale):
+    """The update of a method that reads the shared features themselves
+    (`weighting.uses_features`, e.g. GradDrop's batch purity).
+
+    Calls `weighting.combine_feature_gradients(grads, features, losses,
+    weights, present)` with one `(T, batch, ...)` gradient per feature
+    tensor; under `tf.distribute` each replica passes its own part of the
+    batch (the method all-reduces what it sums over the batch).
+
+    Args and returns: as `combine_task_gradients` (representation mode).
+    """
+    losses, weights, present = stats
+    matrix = stack_rows(rows, targets)
+    ctx, count = replicas()
+    if count > 1:
+        matrix = matrix * scale
+    _, matrix = objective.checked(losses, matrix)
+    if count > 1:
+        losses = ctx.all_reduce("mean", losses)
+        present = ops.cast(ctx.all_reduce("sum", present) > 0, "float32")
+    pieces = split_like_rows(matrix, targets)
+    weighting.record_applied_weights(weights * present)
+    return weighting.combine_feature_gradients(
+        pieces, list(targets), losses, weights, present
+    )
+
+
+def split_like_rows(matrix, tensors):
+    """Cut a `(T, D)` matrix into `(T, *tensor.shape)` pieces."""
+    sizes = [tf.size(t) for t in tensors]
+    pieces = tf.split(matrix, tf.stack(sizes), num=len(tensors), axis=1)
+    rows = matrix.shape[0]
+    return [
+        tf.reshape(p, tf.concat([[rows], tf.shape(t)], 0))
+        for p, t in zip(pieces, tensors)
+    ]
+
+
 def gram_direction(rows, targets, weighting, objective, stats, scale):
     """The update of a `gram_based` method, without the `(T, D)` matrix.
 
@@ -120,6 +165,7 @@ def gram_direction(rows, targets, weighting, objective, stats, scale):
     gram = tf.where(keep, gram, tf.zeros_like(gram))
     alpha = weighting.gram_coefficients(gram, losses, weights, mask)
     alpha = tf.cast(alpha * mask, "float32")
+    weighting.record_applied_weights(alpha * ops.cast(weights, "float32"))
     if count > 1:
         alpha = alpha * tf.cast(scale, "float32")
     return _combine_pieces(alpha, rows, targets, groups, blocks)

@@ -13,6 +13,17 @@ from mtlzoo.model.argument_checks import check_head_optimizers
 from mtlzoo.model.argument_checks import check_input_shape
 from mtlzoo.model.argument_checks import check_loss_weights
 from mtlzoo.model.argument_checks import check_weighting
+from mtlzoo.model.batch_norm import RecalibrateBatchNorm
+from mtlzoo.model.batch_norm import batch_norm_config
+from mtlzoo.model.batch_norm import batch_norm_layers
+from mtlzoo.model.batch_norm import check_batch_norm
+from mtlzoo.model.batch_norm import exempt
+from mtlzoo.model.batch_norm import fit_batches
+from mtlzoo.model.compile_config import CompileConfig
+from mtlzoo.model.freezing import apply_trainable
+from mtlzoo.model.freezing import check_compiled_trainables
+from mtlzoo.model.freezing import check_freeze_until
+from mtlzoo.model.freezing import tree_lines
 from mtlzoo.model.gradient_step import gradient_method_step
 from mtlzoo.model.gradient_step import task_gradient_matrix
 from mtlzoo.model.labels import standardize_labels
@@ -62,6 +73,25 @@ class MultiTaskModel(keras.Model):
             backbone's (see `mtlzoo.backbones`).
         architecture_options: dict. Extra options of the architecture.
         name: str. Model name.
+        batch_norm: str. `"train"`: BatchNormalization layers use batch
+            statistics in `fit` and update their moving statistics (for
+            training from scratch; after a short training, call
+            `mtlzoo.recalibrate_batch_norm`). `"frozen"`: they get
+            `trainable=False` and so run in inference mode in `fit` too,
+            with fixed statistics and scale, as the Keras
+            transfer-learning guide does: `fit` and `evaluate` then compute
+            the same function, whatever the data; fine-tune with a low
+            learning rate (about 1e-4; deep backbones do not learn at 1e-3
+            without batch statistics). Layers `from_preset` initialises
+            fresh (a new head) keep training. `"recalibrate"`: as
+            `"train"`, and `fit` re-estimates the moving statistics on
+            training batches before each validation and at its end, so
+            `evaluate` agrees with `fit`; `from_preset` and
+            `mtlzoo.load` use it. See `set_batch_norm` and
+            `mtlzoo.model.batch_norm`. Defaults to `"train"`.
+        freeze_until: str. Freeze the backbone stages up to this level
+            (`"P1"`..`"P5"`, trunk and branch copies) or `"backbone"`
+            (every stage); see `freeze`. Defaults to None.
 
     Example:
 
@@ -83,9 +113,12 @@ class MultiTaskModel(keras.Model):
         preprocessing=None,
         architecture_options=None,
         name="multi_task_model",
+        batch_norm="train",
+        freeze_until=None,
         **kwargs,
     ):
         tasks = validate_tasks(tasks)
+        bn_policy, bn_train_layers = check_batch_norm(batch_norm)
         input_shape = check_input_shape(input_shape)
         names = [t.name for t in tasks]
         heads = dict(heads or {})
@@ -150,6 +183,12 @@ class MultiTaskModel(keras.Model):
         # Keras may reorder `trainable_variables` once sub-models are made
         # from this graph; gradients and optimizer slots use this order.
         self._state = TrainingState(self, list(self.weights))
+        # Keras does not restore the trainable flags of a model rebuilt by
+        # `from_config`: they follow from these two arguments.
+        self.batch_norm_policy = bn_policy
+        self.batch_norm_train_layers = tuple(bn_train_layers)
+        self.freeze_until = check_freeze_until(freeze_until, self.levels)
+        apply_trainable(self)
 
     # ------------------------------------------------------------------
     def get_config(self):
@@ -164,7 +203,20 @@ class MultiTaskModel(keras.Model):
             "architecture_options": self.architecture_options,
             "name": self.name,
             "trainable": self.trainable,
+            **self._fine_tuning_config(),
         }
+
+    def _fine_tuning_config(self):
+        """`batch_norm` and `freeze_until`, only when not the defaults (the
+        presets' architecture blocks, written before, have neither)."""
+        out = {}
+        if self.batch_norm_policy != "train":
+            out["batch_norm"] = batch_norm_config(
+                self.batch_norm_policy, self.batch_norm_train_layers
+            )
+        if self.freeze_until is not None:
+            out["freeze_until"] = self.freeze_until
+        return out
 
     @classmethod
     def from_config(cls, config):
@@ -194,6 +246,84 @@ class MultiTaskModel(keras.Model):
         return presets.save_to_preset(
             self, preset_dir, description=description, overwrite=overwrite
         )
+
+    # ------------------------------------------------------------------
+    def freeze(self, until="backbone"):
+        """Freeze the backbone stages up to a level, in one call.
+
+        Stages at `until` and shallower levels get `trainable=False`, in
+        the shared trunk and in every branch's own copies; their
+        BatchNormalization layers then run in inference mode. Heads and
+        later stages train. As in Keras, call `compile()` again before
+        `fit` (`fit` raises a clear error otherwise). Kept by
+        `get_config()`, so saved and cloned configs freeze the same way.
+
+        Args:
+            until: str. A level of the backbone (`model.levels`, e.g.
+                `"P3"`), or `"backbone"`: every stage, so that only the
+                heads (and the modules of architectures other than hard
+                sharing) train. Defaults to `"backbone"`.
+
+        Example:
+
+        >>> model = mtlzoo.load("fashion_tiny_test")
+        >>> model.freeze(until="P3")  # P4, P5 and the heads train
+        >>> model.compile(optimizer="adam")
+        >>> model.summary()  # counts, and the tree with what is frozen
+        """
+        self.freeze_until = check_freeze_until(until, self.levels)
+        if self.freeze_until is None:
+            raise ValueError(
+                "`until` must be a level or 'backbone'; use `unfreeze()` to "
+                f"train every stage. Received: until={until!r}"
+            )
+        apply_trainable(self)
+
+    def unfreeze(self):
+        """Train every stage again (undoes `freeze`); the BatchNorm policy
+        stays. Call `compile()` again before `fit`."""
+        self.freeze_until = None
+        apply_trainable(self)
+
+    def set_batch_norm(self, policy, train_layers=None):
+        """Set the BatchNormalization policy (see the `batch_norm` argument).
+
+        Args:
+            policy: str. `"train"`, `"frozen"` or `"recalibrate"`.
+            train_layers: list of str. Under `"frozen"`, the layers (names;
+                `"stage/layer"` inside a stage model; a model name covers
+                the layers inside it) whose BatchNormalization keeps
+                training: the freshly initialised ones. `from_preset`
+                passes those it did not load; names holding no
+                BatchNormalization are ignored. Defaults to None.
+
+        Call `compile()` again before `fit`.
+        """
+        self.batch_norm_policy, layers = check_batch_norm(
+            {"policy": policy, "train_layers": list(train_layers or [])}
+        )
+        if self.batch_norm_policy != "frozen":
+            layers = []
+        paths = [path for path, _ in batch_norm_layers(self)]
+        self.batch_norm_train_layers = tuple(
+            n for n in layers if any(exempt(p, [n]) for p in paths)
+        )
+        apply_trainable(self)
+
+    def summary(self, *args, **kwargs):
+        """`keras.Model.summary` (layers, total, trainable and
+        non-trainable parameter counts), then the tree: the trunk stages,
+        the stages each branch group owns, the heads, and what is frozen.
+        Arguments are those of `keras.Model.summary`."""
+        super().summary(*args, **kwargs)
+        print_fn = kwargs.get("print_fn")
+        if print_fn is None and len(args) > 2:
+            print_fn = args[2]
+        text = "\n".join(tree_lines(self))
+        if print_fn is None:
+            print(text)
+        else:
+            print_fn(text)
 
     # ------------------------------------------------------------------
     def compile(
@@ -242,8 +372,11 @@ class MultiTaskModel(keras.Model):
         )
         method = weighting_lib.get(weighting)
         check_weighting(method, self.shared_tensors, self.architecture)
-        method.setup(
-            self.task_names, [self.task_weights[n] for n in self.task_names]
+        weighting_lib.setup_method(
+            method,
+            self.task_names,
+            [self.task_weights[n] for n in self.task_names],
+            tasks=self.tasks,
         )
         self.weighting = method
         self.check_finite = bool(check_finite)
@@ -267,12 +400,14 @@ class MultiTaskModel(keras.Model):
         arguments = self._state.compile_arguments
         if not self.compiled or arguments is None:
             return {}
-        return keras.saving.serialize_keras_object(arguments)
+        return keras.saving.serialize_keras_object(CompileConfig(arguments))
 
     def compile_from_config(self, config):
         """Compile from `get_compile_config()` and build the optimizers (so
         a loaded model gets its saved optimizer state)."""
         config = keras.saving.deserialize_keras_object(config)
+        if isinstance(config, CompileConfig):
+            config = config.arguments  # older `.keras` files: a dict
         self.compile(**config)
         if self.built:
             partition = self._state.partition
@@ -286,14 +421,26 @@ class MultiTaskModel(keras.Model):
         A weighting method that adapts per epoch (e.g. DWA) returns Keras
         callbacks from `callbacks()`; they are appended to the callbacks
         given, unless the same instance is already there. Arguments are
-        those of `keras.Model.fit`.
+        those of `keras.Model.fit`. With `batch_norm="recalibrate"`, the
+        BatchNorm moving statistics are re-estimated on training batches
+        before each validation and at the end
+        (`mtlzoo.model.batch_norm.RecalibrateBatchNorm`).
         """
+        check_compiled_trainables(self)
+        extra = []
+        if self.batch_norm_policy == "recalibrate":
+            extra = [RecalibrateBatchNorm(*fit_batches(args, kwargs))]
         if len(args) > 5:  # `callbacks` passed by position
             args = list(args)
             args[5] = with_weighting_callbacks(args[5], self.weighting, self)
+            args[5] = _added(args[5], extra, self)
         else:
-            kwargs["callbacks"] = with_weighting_callbacks(
-                kwargs.get("callbacks"), self.weighting, self
+            kwargs["callbacks"] = _added(
+                with_weighting_callbacks(
+                    kwargs.get("callbacks"), self.weighting, self
+                ),
+                extra,
+                self,
             )
         return super().fit(*args, **kwargs)
 
@@ -447,3 +594,15 @@ class MultiTaskModel(keras.Model):
             regularization = self._state.forward.regularization()
             self._regularization_tracker.update_state(regularization)
         return {m.name: m.result() for m in self.metrics}
+
+
+def _added(callbacks, extra, model):
+    """`callbacks` (a list, None or a `CallbackList`) plus `extra`."""
+    if not extra:
+        return callbacks
+    if isinstance(callbacks, keras.callbacks.CallbackList):
+        for callback in extra:
+            callback.set_model(model)
+            callbacks.callbacks.append(callback)
+        return callbacks
+    return list(callbacks or []) + list(extra)

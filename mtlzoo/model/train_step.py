@@ -71,7 +71,9 @@ def loss_method_step(parts, x, y, sample_weights):
         task = objective.task_losses(y, y_pred, sample_weights)
         losses, _ = objective.checked(task.losses)
         weights = objective.weights()
-        total = parts.weighting.combine_losses(losses, weights, task.present)
+        total = applied_loss_combination(
+            parts.weighting, losses, weights, task.present
+        )
         total = total + parts.forward.regularization()
         scaled = scale_loss_for_distribution(total)
         scaled = parts.optimizer.scale_loss(scaled)
@@ -79,6 +81,21 @@ def loss_method_step(parts, x, y, sample_weights):
     grads = tape.gradient(scaled, variables)
     apply_gradients(parts, grads)
     return y_pred, losses, total
+
+
+def applied_loss_combination(weighting, losses, weights, present):
+    """`weighting.combine_losses(...)`, recording the weights it applied.
+
+    The applied weight of task t is `d total / d L_t` (see
+    `Weighting.applied_weight_logs`), from a tape over the `(T,)` losses.
+    """
+    with tf.GradientTape() as tape:
+        tape.watch(losses)
+        total = weighting.combine_losses(losses, weights, present)
+    applied = tape.gradient(total, losses)
+    if applied is not None:
+        weighting.record_applied_weights(tf.stop_gradient(applied))
+    return total
 
 
 def evaluation_losses(parts, x, y, sample_weights):

@@ -1,5 +1,6 @@
 """Model cards: what a preset predicts and how well, from its config."""
 
+from mtlzoo.presets import converted as converted_lib
 from mtlzoo.presets import registry
 
 
@@ -30,6 +31,8 @@ def info(name):
 
 def card_from_config(config):
     """The card dict of a zoo config (see `info`)."""
+    if converted_lib.is_converted(config):
+        return converted_lib.card_from_config(config)
     arch = config["architecture"]
     metrics = config["metrics"]
     training = config["training"]
@@ -104,6 +107,8 @@ def _fmt(value):
 def render_markdown(card):
     """A model card dict as Markdown: a preset folder's `README.md`, which
     the documentation shows as `zoo/<name>.md`."""
+    if card.get("converted"):
+        return converted_lib.render_markdown(card)
     minutes = card["training_minutes"]
     lines = [
         f"# `{card['name']}`",
@@ -181,6 +186,8 @@ def render_license(config):
     Returns:
         str: the licences of the preset's weights and of its data.
     """
+    if converted_lib.is_converted(config):
+        return converted_lib.render_license(config)
     dataset = config["dataset"]
     lines = [
         f"Licence notice of the mtlzoo preset `{config['name']}`",

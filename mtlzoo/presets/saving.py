@@ -27,13 +27,24 @@ from mtlzoo import weighting as weighting_lib
 from mtlzoo.presets import registry
 from mtlzoo.presets import weights as weights_lib
 from mtlzoo.presets.transfer import apply_overrides
+from mtlzoo.presets.transfer import fresh_layers_message
 from mtlzoo.presets.transfer import transfer_weights
 
 WEIGHTS_FILE = "model.weights.h5"
 
 
+#: Keys of `MultiTaskModel.get_config()` that say how a model fine-tunes,
+#: not what it is: a preset's architecture block leaves them out.
+FINE_TUNING_KEYS = ("batch_norm", "freeze_until")
+
+
 def from_preset(
-    preset, load_weights=True, compile=True, model_class=None, **overrides
+    preset,
+    load_weights=True,
+    compile=True,
+    model_class=None,
+    batch_norm="recalibrate",
+    **overrides,
 ):
     """Build a multi-task model from a preset, with its trained weights.
 
@@ -63,6 +74,18 @@ def from_preset(
             Defaults to True.
         model_class: the class to build, a `MultiTaskModel` subclass.
             Defaults to `MultiTaskModel`.
+        batch_norm: str. The BatchNormalization policy for fine-tuning
+            (see `MultiTaskModel`). `"recalibrate"`: BatchNormalization
+            trains with batch statistics, and `fit` re-estimates the
+            moving statistics on training batches before each validation
+            and at its end, so `evaluate` agrees with `fit` on data from
+            another domain. `"frozen"`: the pretrained BatchNormalization
+            layers run in inference mode in `fit` too (the Keras
+            transfer-learning guide; needs a low learning rate, about
+            1e-4, for deep backbones); layers initialised fresh (named in
+            the warning) keep training. `"train"`: plain Keras (then call
+            `mtlzoo.recalibrate_batch_norm` after `fit`). Defaults to
+            `"recalibrate"`.
         **overrides: architecture entries to replace: `tasks` (list of
             `mtlzoo.Task` or task configs; branch points and head options
             of removed tasks are dropped), `heads` (dict task -> head
@@ -98,7 +121,8 @@ def from_preset(
             f"Preset '{name}' has no `architecture` block in its config "
             f"({folder / registry.CONFIG_FILE}). Received: preset={preset!r}"
         )
-    new_arch = apply_overrides(arch, overrides)
+    arch = {k: v for k, v in arch.items() if k not in FINE_TUNING_KEYS}
+    new_arch, task_reasons = apply_overrides(arch, overrides, explain=True)
     model = model_class.from_config(copy.deepcopy(new_arch))
     not_loaded = []
     if load_weights is not False and load_weights is not None:
@@ -108,14 +132,16 @@ def from_preset(
         else:
             reference = model_class.from_config(copy.deepcopy(arch))
             reference.load_weights(path)
-            not_loaded = transfer_weights(reference, model)
+            reasons = {}
+            not_loaded = transfer_weights(reference, model, reasons=reasons)
             if not_loaded:
                 warnings.warn(
-                    f"Preset '{name}': {len(not_loaded)} layer(s) changed by "
-                    f"the overrides keep their fresh initialisation: "
-                    f"{', '.join(not_loaded)}",
+                    f"Preset '{name}': {len(not_loaded)} layer(s) start "
+                    "from a fresh initialisation: "
+                    + fresh_layers_message(not_loaded, reasons, task_reasons),
                     stacklevel=3,
                 )
+    model.set_batch_norm(batch_norm, train_layers=not_loaded)
     # Plain attributes, hidden from Keras' tracking of layers and variables.
     object.__setattr__(model, "preset_name", name)
     object.__setattr__(model, "preset_not_loaded", not_loaded)
@@ -173,13 +199,14 @@ def save_to_preset(model, preset_dir, description=None, overwrite=False):
     """Write a model as a preset folder that `from_preset` loads.
 
     Writes `config.json` (`name`, `description`, `architecture` =
-    `model.get_config()`, `training` with the optimizer and weighting when
-    the model is compiled, `weights` with `file`, `sha256`, `size_bytes`
-    and `params`; `license` and `source_preset` when the model came from a
-    preset) and the weights file `model.weights.h5`. The weights are
-    written through a fresh model of the same architecture, so the file
-    holds the model's layers only (no optimizer or weighting state), as the
-    shipped presets do.
+    `model.get_config()` without `batch_norm` and `freeze_until`, which
+    `from_preset` chooses when loading, `training` with the optimizer and
+    weighting when the model is compiled, `weights` with `file`,
+    `sha256`, `size_bytes` and `params`; `license` and `source_preset`
+    when the model came from a preset) and the weights file
+    `model.weights.h5`. The weights are written through a fresh model of
+    the same architecture, so the file holds the model's layers only (no
+    optimizer or weighting state), as the shipped presets do.
 
     Args:
         model: a `MultiTaskModel`.
@@ -211,6 +238,7 @@ def save_to_preset(model, preset_dir, description=None, overwrite=False):
         )
     folder.mkdir(parents=True, exist_ok=True)
     arch = json.loads(json.dumps(model.get_config()))
+    arch = {k: v for k, v in arch.items() if k not in FINE_TUNING_KEYS}
     fresh = type(model).from_config(copy.deepcopy(arch))
     missing = transfer_weights(model, fresh)
     if missing:

@@ -33,12 +33,18 @@ A zoo config (`zoo_configs/<name>/config.json`) has these blocks:
   search/download finds the same data), `source`, `license`, optional
   `class_names`.
 - `license` (str): the licence of the weights.
+- `source` (dict, optional): for presets converted from another runtime
+  (`source.converted_from` set), see `mtlzoo.presets.converted`: they have
+  no `training` or `dataset` block, and their `metrics` block holds the
+  agreement with the original runtime instead of baselines and delta_m.
 
 `validate_config(config)` returns the config or raises one `ValueError`
 listing every problem.
 """
 
 import re
+
+from mtlzoo.presets import converted as converted_lib
 
 _NUMBER = (int, float)
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -66,6 +72,7 @@ _TOP = {
     "metrics": (dict, True),
     "dataset": (dict, True),
     "license": (str, True),
+    "source": (dict, False),
 }
 _TRAINING = {
     "command": (str, True),
@@ -352,7 +359,9 @@ def validate_config(config, name=None):
     >>> validate_config(mtlzoo.zoo.get_config("fashion_tiny_test"))
     """
     errors = []
-    if not _check_block(config, _TOP, "config", errors):
+    converted = converted_lib.is_converted(config)
+    top = converted_lib.TOP if converted else _TOP
+    if not _check_block(config, top, "config", errors):
         raise ValueError(
             f"A zoo config must be a JSON object. Received: config={config!r}"
         )
@@ -366,7 +375,9 @@ def validate_config(config, name=None):
     if isinstance(arch, dict):
         tasks = _check_architecture(arch, errors)
     training = config.get("training")
-    if _check_block(training, _TRAINING, "training", errors) and tasks:
+    if converted:
+        converted_lib.check_config(config, tasks, errors, _check_block)
+    elif _check_block(training, _TRAINING, "training", errors) and tasks:
         losses = training.get("losses")
         if isinstance(losses, dict) and sorted(losses) != sorted(tasks):
             errors.append(f"training.losses must name every task {tasks}")
@@ -393,11 +404,13 @@ def validate_config(config, name=None):
         ):
             errors.append("weights.file must be a bare NAME.weights.h5")
     metrics = config.get("metrics")
-    if _check_block(metrics, _METRICS, "metrics", errors):
+    if not converted and _check_block(metrics, _METRICS, "metrics", errors):
         _check_metrics(metrics, tasks, errors)
     dataset = config.get("dataset")
-    if _check_block(dataset, _DATASET, "dataset", errors) and isinstance(
-        metrics, dict
+    if (
+        not converted
+        and _check_block(dataset, _DATASET, "dataset", errors)
+        and isinstance(metrics, dict)
     ):
         if metrics.get("validation") is not None and not dataset.get(
             "validation"

@@ -14,17 +14,17 @@ import importlib
 import pkgutil
 
 from mtlzoo.tasks.base import Task
-from mtlzoo.tasks.base import get_kind
-from mtlzoo.tasks.base import list_kinds
-from mtlzoo.tasks.base import metric_directions
-from mtlzoo.tasks.base import register_kind
-from mtlzoo.tasks.base import unregister_kind
-from mtlzoo.tasks.base import validate_tasks
 from mtlzoo.tasks.box import BoxTask
 from mtlzoo.tasks.classification import ClassificationTask
 from mtlzoo.tasks.depth import DepthTask
 from mtlzoo.tasks.multilabel import MultilabelTask
 from mtlzoo.tasks.normals import NormalsTask
+from mtlzoo.tasks.registry import get_kind
+from mtlzoo.tasks.registry import list_kinds
+from mtlzoo.tasks.registry import metric_directions
+from mtlzoo.tasks.registry import register_kind
+from mtlzoo.tasks.registry import unregister_kind
+from mtlzoo.tasks.registry import validate_tasks
 from mtlzoo.tasks.regression import RegressionTask
 from mtlzoo.tasks.segmentation import SegmentationTask
 

@@ -6,7 +6,7 @@ from keras import ops
 from mtlzoo.tasks import _arrays
 from mtlzoo.tasks import _ops
 from mtlzoo.tasks.base import Task
-from mtlzoo.tasks.base import register_kind
+from mtlzoo.tasks.registry import register_kind
 
 
 @keras.saving.register_keras_serializable(package="mtlzoo")

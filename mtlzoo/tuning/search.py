@@ -5,7 +5,7 @@ import os
 
 import keras_tuner as kt
 
-from mtlzoo import datasets as datasets_lib
+from mtlzoo.datasets import config as datasets_config
 from mtlzoo.tuning.baselines import measure_baselines
 from mtlzoo.tuning.multi_task_hyper_model import MultiTaskHyperModel
 from mtlzoo.tuning.objectives import objective as make_objective
@@ -70,28 +70,17 @@ def load_data(dataset_config, tasks=None):
             "The `dataset` section must be a dict with a `name`. "
             f"Received: dataset={dataset_config!r}"
         )
-    name = dataset_config["name"]
-    if name not in datasets_lib.list_datasets():
-        raise ValueError(
-            "Unknown dataset; expected one of "
-            f"{datasets_lib.list_datasets()}. "
-            f"Received: name={name!r}"
-        )
     _check_keys(
         "dataset", dataset_config, ("name", "args", "train"), ("validation",)
     )
-    loader = datasets_lib.get(name)
-    common = dict(dataset_config.get("args") or {})
-    if tasks is not None:
-        common["tasks"] = list(tasks)
-    train_args = dict(common, **(dataset_config.get("train") or {}))
-    val_args = dict(common, **(dataset_config.get("validation") or {}))
-    train_args.setdefault("split", "train")
-    val_args.setdefault("split", "test")
-    for args in (train_args, val_args):
-        args.pop("batch_size", None)
-    train, task_list = loader(**train_args)
-    validation, _ = loader(**val_args)
+    block = dict(dataset_config)
+    if isinstance(block.get("validation"), dict):
+        # In search configs the validation data is the test split unless
+        # the block names another (the reader would default to its own).
+        block["validation"] = {"split": "test", **block["validation"]}
+    (train, validation), task_list = datasets_config.load_splits(
+        block, tasks=tasks, splits=("train", "validation")
+    )
     return train, validation, task_list
 
 

@@ -10,6 +10,7 @@ from mtlzoo.weighting._catalog import PRESETS
 from mtlzoo.weighting._catalog import WEIGHTINGS
 from mtlzoo.weighting.aligned_mtl import AlignedMTL
 from mtlzoo.weighting.base import Weighting
+from mtlzoo.weighting.base import setup_method
 from mtlzoo.weighting.cagrad import CAGrad
 from mtlzoo.weighting.dtp import DynamicTaskPrioritization
 from mtlzoo.weighting.dwa import DynamicWeightAveraging
@@ -90,4 +91,5 @@ __all__ = [
     "WeightingCallback",
     "get",
     "list_weightings",
+    "setup_method",
 ]

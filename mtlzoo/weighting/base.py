@@ -1,5 +1,7 @@
 """The contract between `MultiTaskModel.train_step` and a weighting method."""
 
+import inspect
+
 import keras
 from keras import ops
 
@@ -9,8 +11,8 @@ class Weighting(keras.layers.Layer):
     """Base class of task-balancing methods.
 
     `MultiTaskModel.compile(weighting=...)` attaches one instance to the
-    model, calls `setup(task_names, task_weights)` once, then in every train
-    step either
+    model, calls `setup(task_names, task_weights, tasks=tasks)` once, then
+    in every train step either
 
     - `combine_losses(losses, weights, present)` when
       `requires_gradients` is False (loss-level methods: equal, fixed,
@@ -59,13 +61,16 @@ class Weighting(keras.layers.Layer):
         self.task_names = None
         self.task_weights = None
 
-    def setup(self, task_names, task_weights):
+    def setup(self, task_names, task_weights, tasks=None):
         """Bind to a model's tasks; create per-task state here.
 
         Args:
             task_names: list of str. Task names, in the model's order.
             task_weights: list of `keras.Variable`. The model's task-weight
                 variables, same order.
+            tasks: optional list of `mtlzoo.Task`, same order. What the
+                tasks are (their `kind`), for methods whose rule depends on
+                it (uncertainty weighting); ignored by default.
         """
         self.task_names = list(task_names)
         # Untracked: the variables belong to the model, not to the method.
@@ -73,6 +78,40 @@ class Weighting(keras.layers.Layer):
         if not self.built:
             self.build_state(len(self.task_names))
             self.built = True
+        from mtlzoo.weighting import _diagnostics
+
+        _diagnostics.attach(
+            self, "applied_weights", shape=(len(self.task_names),)
+        )
+
+    def record_applied_weights(self, values):
+        """Store the `(T,)` weights the last step applied (the train step
+        calls this; see `applied_weight_logs`)."""
+        if getattr(self, "applied_weights", None) is not None:
+            self.applied_weights.assign(
+                ops.cast(ops.reshape(values, (-1,)), "float32")
+            )
+
+    def applied_weight_logs(self):
+        """`{"<task>_applied_weight": scalar}` for the step logs.
+
+        The applied weight of task t is the coefficient of its *unweighted*
+        loss gradient `grad L_t` in the last step's update of the shared
+        part: `d total / d L_t` for a loss-level method (`w_t` for equal
+        and fixed weighting and the methods that assign task weights,
+        `w_t c_t exp(-s_t)` for uncertainty weighting, FAMO's
+        `w_t z_t / (c L_t)`), `alpha_t w_t` for a method whose update is
+        `alpha @ grads` (MGDA, PCGrad, CAGrad, IMTL, Nash-MTL, Aligned-MTL,
+        GradNorm), and `w_t` for GradDrop (it keeps or drops coordinates,
+        no coefficient). 0 for a task with no label in the batch.
+        """
+        values = getattr(self, "applied_weights", None)
+        if values is None or not self.task_names:
+            return {}
+        return {
+            f"{name}_applied_weight": values[i]
+            for i, name in enumerate(self.task_names)
+        }
 
     def build_state(self, num_tasks):
         """Create method variables for `num_tasks` tasks (override)."""
@@ -96,6 +135,9 @@ class Weighting(keras.layers.Layer):
             masked, mask = _utils.masked_rows(grads, present)
             alpha = self.gram_coefficients(
                 _utils.gram(masked), losses, weights, mask
+            )
+            self.record_applied_weights(
+                ops.cast(alpha * mask, "float32") * ops.cast(weights, "float32")
             )
             return _utils.combine(alpha, masked, grads.dtype)
         present = ops.cast(ops.expand_dims(present, 0), grads.dtype)
@@ -166,3 +208,25 @@ class Weighting(keras.layers.Layer):
 
 
 _HOOKS = ("on_train_begin", "on_epoch_end", "on_train_batch_begin")
+
+
+def setup_method(method, task_names, task_weights, tasks=None):
+    """Call `method.setup`, passing `tasks=` when its `setup` takes it.
+
+    `MultiTaskModel.compile` binds its method with this, so a method whose
+    `setup` override predates the `tasks` argument keeps working.
+
+    Args:
+        method: `Weighting`.
+        task_names: list of str.
+        task_weights: list of `keras.Variable`.
+        tasks: optional list of `mtlzoo.Task`.
+    """
+    parameters = inspect.signature(method.setup).parameters.values()
+    takes_tasks = any(
+        p.name == "tasks" or p.kind is inspect.Parameter.VAR_KEYWORD
+        for p in parameters
+    )
+    if takes_tasks:
+        return method.setup(task_names, task_weights, tasks=tasks)
+    return method.setup(task_names, task_weights)

@@ -97,14 +97,14 @@ class DynamicTaskPrioritization(Weighting):
         self.kpi = None if kpi is None else dict(kpi)
         self.momentum = float(momentum)
 
-    def setup(self, task_names, task_weights):
+    def setup(self, task_names, task_weights, tasks=None):
         unknown = sorted(set(self.kpi or {}) - set(task_names))
         if unknown:
             raise ValueError(
                 f"DynamicTaskPrioritization names unknown tasks {unknown}; "
                 f"the model has {list(task_names)}. Received: kpi={self.kpi}"
             )
-        super().setup(task_names, task_weights)
+        super().setup(task_names, task_weights, tasks=tasks)
 
     def build_state(self, num_tasks):
         def state(name):

@@ -32,14 +32,14 @@ class FixedWeighting(Weighting):
                 )
         self.weights_by_task = {k: float(v) for k, v in weights.items()}
 
-    def setup(self, task_names, task_weights):
+    def setup(self, task_names, task_weights, tasks=None):
         unknown = sorted(set(self.weights_by_task) - set(task_names))
         if unknown:
             raise ValueError(
                 f"FixedWeighting names unknown tasks {unknown}; the model has "
                 f"{list(task_names)}. Received: weights={self.weights_by_task}"
             )
-        super().setup(task_names, task_weights)
+        super().setup(task_names, task_weights, tasks=tasks)
         for name, var in zip(task_names, task_weights):
             if name in self.weights_by_task:
                 var.assign(self.weights_by_task[name])

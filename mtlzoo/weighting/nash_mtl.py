@@ -3,62 +3,77 @@
 import keras
 import tensorflow as tf
 
+from mtlzoo.weighting import _diagnostics
 from mtlzoo.weighting import _utils
 from mtlzoo.weighting._catalog import WEIGHTINGS
 from mtlzoo.weighting.base import Weighting
 
+# Ridge on the unit diagonal of the normalised Gram matrix (relative: the
+# same for every task whatever its gradient norm).
 _RIDGE = 1e-10
 
 
-def bargaining_weights(matrix, mask, start, iterations=20, tolerance=1e-10):
+def bargaining_weights(matrix, mask, start, iterations=100, tolerance=1e-10):
     """Positive `alpha` with `(G G^T alpha)_t = 1 / alpha_t` (present t).
 
-    The solution is the unique minimiser of the self-concordant function
-    `f(a) = a^T A a / 2 - sum_t log a_t` (`A` the Gram matrix scaled to unit
-    Frobenius norm, plus a 1e-10 ridge), found by damped Newton steps
-    (`a <- a + d / (1 + lambda)` while the Newton decrement `lambda` is
-    above 1/4, full steps after), which keep `a > 0` and converge
-    quadratically. The result is mapped back to the unscaled Gram matrix
-    (`alpha = a / sqrt(||A||)`), as the authors' normalised cvxpy problem
-    does.
+    Scale-invariant: with `n_t = ||g_t||` and `C` the Gram matrix of the
+    unit gradients (`C_ts = A_ts / (n_t n_s)`, unit diagonal), `alpha_t =
+    beta_t / n_t` where `beta > 0` solves `(C beta)_t = 1 / beta_t`, the
+    same equation for gradients of norm 1. So the solve does not depend on
+    how many decades the norms span, and the update `alpha @ G =
+    sum_t beta_t g_t / n_t` is exact for the tiniest task too.
+
+    `beta` is the unique minimiser of the self-concordant function
+    `f(b) = b^T C b / 2 - sum_t log b_t` (`C` plus a `1e-10` ridge on its
+    unit diagonal), found by damped Newton steps (`b <- b + d / (1 +
+    lambda)` while the Newton decrement `lambda` is above 1/4, full steps
+    after), which keep `b > 0` and converge quadratically, until the
+    residual `max_t |beta_t (C beta)_t - 1|` is at most `tolerance` or
+    `iterations` steps were taken.
 
     Args:
         matrix: `(T, T)` float64 Gram matrix.
-        mask: `(T,)` float64 presence mask (tasks with a zero gradient are
-            dropped too).
-        start: `(T,)` float64 positive warm start in the scaled problem.
+        mask: `(T,)` float64 presence mask (tasks whose gradient is
+            exactly zero are dropped too).
+        start: `(T,)` float64 positive warm start of `beta`.
         iterations: int. Newton steps at most.
-        tolerance: float. Stop when `lambda^2 / 2` is below this.
+        tolerance: float. Residual at which the solve stops.
 
     Returns:
-        `(alpha, a)`: the weights (0 for dropped tasks) and the scaled
-        solution to warm-start the next call.
+        `(alpha, beta, converged, residual)`: the weights (0 for dropped
+        tasks), the scale-free solution `beta` to warm-start the next call,
+        a bool scalar tensor (False when `iterations` steps did not reach
+        `tolerance`) and the final residual.
     """
     matrix = _utils.restrict(matrix, mask)
-    mask = _utils.nonzero_mask(matrix, mask)
-    matrix = _utils.restrict(matrix, mask)
-    scale = tf.norm(matrix)
-    scaled = tf.math.divide_no_nan(matrix, scale)
-    scaled += _RIDGE * tf.linalg.diag(mask)
+    mask = _utils.nonzero_mask(matrix, mask, tolerance=0.0)
+    norms = tf.sqrt(tf.maximum(tf.linalg.diag_part(matrix), 0.0))
+    safe = tf.where(mask > 0, norms, tf.ones_like(norms))
+    unit = _utils.restrict(matrix / safe[:, None] / safe[None, :], mask)
+    unit += _RIDGE * tf.linalg.diag(mask)
     start = tf.where(mask > 0, tf.maximum(start, 1e-8), tf.ones_like(start))
 
-    def body(step, a, decrement):
-        grad = mask * (tf.linalg.matvec(scaled, a) - 1.0 / a)
-        hessian = scaled + tf.linalg.diag(mask / a**2 + (1.0 - mask))
+    def residual(b):
+        return tf.reduce_max(mask * tf.abs(b * tf.linalg.matvec(unit, b) - 1.0))
+
+    def body(step, b, error):
+        grad = mask * (tf.linalg.matvec(unit, b) - 1.0 / b)
+        hessian = unit + tf.linalg.diag(mask / b**2 + (1.0 - mask))
         direction = -tf.linalg.solve(hessian, grad[:, None])[:, 0]
         decrement = tf.sqrt(tf.maximum(-tf.reduce_sum(direction * grad), 0.0))
         length = tf.where(decrement > 0.25, 1.0 / (1.0 + decrement), 1.0)
-        return step + 1, a + length * direction, decrement
+        b = b + length * direction
+        return step + 1, b, residual(b)
 
-    _, a, _ = tf.while_loop(
-        lambda step, a, decrement: tf.logical_and(
-            step < iterations, 0.5 * decrement**2 > tolerance
+    _, beta, error = tf.while_loop(
+        lambda step, b, error: tf.logical_and(
+            step < iterations, error > tolerance
         ),
         body,
-        (tf.constant(0), start, tf.constant(float("inf"), tf.float64)),
+        (tf.constant(0), start, residual(start)),
     )
-    alpha = tf.math.divide_no_nan(a, tf.sqrt(scale)) * mask
-    return alpha, a
+    alpha = beta / safe * mask
+    return alpha, beta, error <= tolerance, error
 
 
 @WEIGHTINGS.register("nash_mtl", aliases=("nashmtl",))
@@ -76,16 +91,28 @@ class NashMTL(Weighting):
     scaled down to that norm when longer (the authors clip the shared
     parameters' gradient norm to 1; with `representation_gradients=True`
     the clip applies to the representation gradient instead). Absent tasks
-    and tasks with a zero gradient get `alpha_t = 0` and keep their warm
-    start.
+    and tasks with an exactly zero gradient get `alpha_t = 0` and keep
+    their warm start.
+
+    The solve works on the unit gradients, so it is as accurate when the
+    task-gradient norms span many decades (a cold start on norms 0.01, 1
+    and 100 gives the bargaining solution to ~1e-12). It stops when the
+    residual `max_t |alpha_t (G G^T alpha)_t - 1|` is below 1e-10; if
+    `iterations` Newton steps do not get there, `solver_converged` is set
+    to 0 and a warning is printed (once) to stderr.
 
     Args:
         max_norm: float. Norm clip of the shared update; 0 disables it.
             Defaults to 1.0.
         update_weights_every: int. Solve every this many steps and reuse
             the weights in between. Defaults to 1.
-        iterations: int. Newton steps at most per solve. Defaults to 20.
+        iterations: int. Newton steps at most per solve. Defaults to 100.
         representation_gradients: bool. See `Weighting`.
+
+    Attributes:
+        solver_converged: scalar variable, 1.0 when the last solve reached
+            the tolerance (not saved with the model).
+        solver_residual: scalar variable, the last solve's residual.
 
     Example:
 
@@ -100,7 +127,7 @@ class NashMTL(Weighting):
     gram_based = True
 
     def __init__(
-        self, max_norm=1.0, update_weights_every=1, iterations=20, **kwargs
+        self, max_norm=1.0, update_weights_every=1, iterations=100, **kwargs
     ):
         super().__init__(**kwargs)
         if not isinstance(max_norm, (int, float)) or max_norm < 0:
@@ -135,17 +162,28 @@ class NashMTL(Weighting):
         self.scaled_solution = state("scaled_solution", (num_tasks,), "ones")
         self.alpha = state("alpha", (num_tasks,), "zeros")
         self.step = state("step", (), "zeros")
+        _diagnostics.attach_solver(self)
 
     def coefficients(self, matrix, mask):
         """`(T,)` float64 weights; solves (and updates the state) on every
         `update_weights_every`-th call, reuses the last weights otherwise."""
 
         def solve():
-            alpha, a = bargaining_weights(
+            alpha, beta, converged, residual = bargaining_weights(
                 matrix, mask, self.scaled_solution, self.iterations
             )
             keep = alpha > 0
-            self.scaled_solution.assign(tf.where(keep, a, self.scaled_solution))
+            self.scaled_solution.assign(
+                tf.where(keep, beta, self.scaled_solution)
+            )
+            _diagnostics.record_solver(
+                self,
+                converged,
+                residual,
+                f"the bargaining solve did not converge in "
+                f"{self.iterations} Newton steps; the update may be off. "
+                "Raise `iterations`.",
+            )
             return alpha
 
         if self.update_weights_every == 1:

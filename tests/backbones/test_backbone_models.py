@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from backbone_helpers import stage_backbones
 
 import mtlzoo
 from mtlzoo import testing
@@ -30,7 +31,7 @@ def build(name, channels=None):
     return mtlzoo.build(name, tasks(), (32, 32, channels), branch_points=branch)
 
 
-@pytest.mark.parametrize("name", mtlzoo.backbones.list_backbones())
+@pytest.mark.parametrize("name", stage_backbones())
 def test_backbone_graph(name):
     model = build(name)
     x = testing.random_images((32, 32, model.input_shape_[2]), 2)
@@ -45,7 +46,7 @@ def test_backbone_graph(name):
     "name",
     [
         n if n in FIT_FAST else pytest.param(n, marks=pytest.mark.large)
-        for n in mtlzoo.backbones.list_backbones()
+        for n in stage_backbones()
     ],
 )
 def test_backbone_fit(name):

@@ -40,6 +40,7 @@ def test_registry_lists_all_backbones():
         "vgg16",
         "densenet121",
         "lenet",
+        "mtcnn_onet",
         "resnet_small",
         "tiny",
     }
@@ -70,7 +71,7 @@ def test_every_module_registers_its_backbone():
         if not path.stem.startswith("_")
     }
     entries = stems - NOT_ENTRIES
-    assert entries == {"lenet", "resnet_small", "tiny"}
+    assert entries == {"lenet", "mtcnn_onet", "resnet_small", "tiny"}
     for stem in entries:
         module = importlib.import_module(f"mtlzoo.backbones.{stem}")
         spec = backbones.get(stem)

@@ -8,11 +8,12 @@ import pytest
 from backbone_helpers import SIZE
 from backbone_helpers import forward
 from backbone_helpers import random_images
+from backbone_helpers import stage_backbones
 
 from mtlzoo import backbones
 from mtlzoo.backbones.levels import level_taps
 
-NAMES = backbones.list_backbones()
+NAMES = stage_backbones()
 
 
 @pytest.fixture(scope="module", params=NAMES)

@@ -5,12 +5,13 @@ import numpy as np
 import pytest
 from backbone_helpers import forward
 from backbone_helpers import random_images
+from backbone_helpers import stage_backbones
 
 from mtlzoo import _files
 from mtlzoo import backbones
 from mtlzoo.backbones import _weights
 
-NATIVE = [n for n in backbones.list_backbones() if backbones.get(n).native]
+NATIVE = [n for n in stage_backbones() if backbones.get(n).native]
 SHIPPED = "mobilenet_v2_imagenet_no_top.weights.h5"
 
 

@@ -77,11 +77,9 @@ def test_valid_padding_and_pooling_keep_their_level():
     assert levels == {"P1": "c2", "P2": "pool2"}
 
 
-@pytest.mark.large
 def test_strides_give_the_registered_mobilenet_v3_small_taps():
-    """Also in the fast suite for every backbone at 32 px:
-    test_backbone_stages.py::test_registered_taps_are_found_from_strides.
-    """
+    """Every backbone at 32 px: test_backbone_stages.py::
+    test_registered_taps_are_found_from_strides."""
     net = keras.applications.MobileNetV3Small(
         include_top=False, weights=None, input_shape=(64, 64, 3)
     )

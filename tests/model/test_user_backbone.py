@@ -9,6 +9,7 @@ import pytest
 import mtlzoo
 from mtlzoo import architectures
 from mtlzoo import testing
+from mtlzoo import weighting
 from mtlzoo.backbones import ModelBackbone
 
 SHAPE = (32, 32, 3)
@@ -166,6 +167,22 @@ def test_every_architecture_on_a_user_model(architecture):
     testing.run_model_test(model)
     testing.run_serialization_test(model)
     testing.run_saving_test(model)
+
+
+def _one_name_per_method():
+    names = {}
+    for name in weighting.list_weightings():
+        names.setdefault(type(weighting.get(name)), name)
+    return sorted(names.values())
+
+
+@pytest.mark.large
+@pytest.mark.parametrize("name", _one_name_per_method())
+def test_every_weighting_on_a_user_model(name):
+    model = mtlzoo.build(user_cnn(), tasks(), branch_points={"mask": "P2"})
+    model.compile(optimizer="adam", weighting=name)
+    history = testing.run_model_test(model, steps=2)
+    assert np.isfinite(history["loss"]).all()
 
 
 @pytest.mark.large

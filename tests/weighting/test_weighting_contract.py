@@ -33,7 +33,7 @@ NON_DEFAULTS = {
     "DynamicWeightAveraging": {"temperature": 4.0},
     "FAMO": {"learning_rate": 0.1, "weight_decay": 0.0, "optimizer": "sgd"},
     "FixedWeighting": {"weights": {"a": 0.5}},
-    "GradDrop": {"leak": [0.1, 0.2, 0.3], "seed": 3},
+    "GradDrop": {"leak": [0.1, 0.2, 0.3], "purity": "coordinate", "seed": 3},
     "GradNorm": {"alpha": 0.5, "learning_rate": 0.1, "min_weight": 0.01},
     "MGDA": {"normalization": "loss+", "max_iterations": 10},
     "NashMTL": {"max_norm": 0.0, "update_weights_every": 2, "iterations": 5},

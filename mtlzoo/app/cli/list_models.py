@@ -52,8 +52,6 @@ def run(args):
     print(f"{'name':<{width}}  {'delta_m':>8}  {'params':>10}  tasks")
     for c in cards:
         tasks = ", ".join(t["name"] for t in c["tasks"])
-        print(
-            f"{c['name']:<{width}}  {c['delta_m']:>+7.2f}%  "
-            f"{c['params']:>10,}  {tasks}"
-        )
+        delta = "n/a" if c["delta_m"] is None else f"{c['delta_m']:+.2f}%"
+        print(f"{c['name']:<{width}}  {delta:>8}  {c['params']:>10,}  {tasks}")
     return 0
