@@ -147,14 +147,14 @@ def export(
     if labels is not None:
         labels = {k: np.asarray(v)[: len(x)] for k, v in labels.items()}
 
+    if format == "savedmodel" and os.path.isfile(path):
+        raise ValueError(
+            "A SavedModel is a directory; `path` is a file. "
+            f"Received: path={path!r}"
+        )
+    check_writable(path)
     _log(verbose, f"Exporting SavedModel ({model.name})")
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     if format == "savedmodel":
-        if os.path.isfile(path):
-            raise ValueError(
-                "A SavedModel is a directory; `path` is a file. "
-                f"Received: path={path!r}"
-            )
         write_saved_model(model, path)
         runner = _saved_model_runner(path)
         size = _size(path)
@@ -169,8 +169,11 @@ def export(
             if quantize is not None:
                 _log(verbose, "Converting a float32 TFLite for the size ratio")
                 float32_size = len(convert(saved, None))
-        with open(path, "wb") as f:
-            f.write(content)
+        try:
+            with open(path, "wb") as f:
+                f.write(content)
+        except OSError as error:
+            raise _not_writable(path, error) from None
         runner = _tflite_runner(content)
         size = len(content)
 
@@ -220,6 +223,42 @@ def export(
     return report
 
 
+def check_writable(path):
+    """Raise a clear error now if the export cannot be written at `path`.
+
+    Creates the parent directory when missing and writes (then removes) a
+    scratch file in it, so a bad `path` fails in a second, before the
+    conversion, with the reason: a parent that is a file, a read-only or
+    missing location, no permission.
+
+    Args:
+        path: str. The export's file or directory.
+
+    Raises:
+        ValueError: `path` cannot be written, saying why and ending
+            `Received: path=...`.
+    """
+    parent = os.path.dirname(os.path.abspath(path))
+    try:
+        os.makedirs(parent, exist_ok=True)
+        with tempfile.TemporaryFile(dir=parent):
+            pass
+    except OSError as error:
+        raise _not_writable(path, error) from None
+
+
+def _not_writable(path, error):
+    """The ValueError for an `OSError` (or TensorFlow write error)."""
+    reason = getattr(error, "strerror", None) or getattr(error, "message", "")
+    reason = " ".join(str(reason or type(error).__name__).split())
+    filename = getattr(error, "filename", None)
+    where = f": {filename}" if filename else ""
+    return ValueError(
+        f"Cannot write the export there ({reason}{where}). "
+        f"Received: path={path!r}"
+    )
+
+
 def write_saved_model(model, path):
     """Write a SavedModel whose `serve` endpoint runs in inference mode.
 
@@ -254,7 +293,10 @@ def write_saved_model(model, path):
     )
     if os.path.isdir(path):
         shutil.rmtree(path)
-    archive.write_out(path, verbose=False)
+    try:
+        archive.write_out(path, verbose=False)
+    except (OSError, tf.errors.OpError) as error:
+        raise _not_writable(path, error) from None
     return path
 
 

@@ -36,6 +36,12 @@ PAGES = {
     "zoo": ("Model zoo", ["mtlzoo.zoo"]),
     "tuning": ("Tuning", ["mtlzoo.tuning"]),
     "export": ("Export", ["mtlzoo.export"]),
+    "convert": ("Converters", ["mtlzoo.convert"]),
+    "images": ("Images", ["mtlzoo.images"]),
+    "presets": (
+        "Preset files",
+        ["mtlzoo.presets.saving", "mtlzoo.presets.registry"],
+    ),
     "plots": ("Plots", ["mtlzoo.app.plots"]),
     "train_config": (
         "Training from a config",

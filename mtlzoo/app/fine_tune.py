@@ -105,8 +105,8 @@ def fine_tune(
     """Fine-tune a preset on an `.npz` file and write the `train` outputs.
 
     Writes into `output_dir`, as `mtlzoo.app.train_config.train` does:
-    `<name>.weights.h5`, `<name>.json` (a config `mtlzoo predict`, `eval`
-    and `export` read: the fine-tuned `architecture`, `training` (preset,
+    `<name>.weights.h5`, `<name>.json` (a config `mtlzoo predict` and
+    `mtlzoo export` read: the fine-tuned `architecture`, `training` (preset,
     data, epochs, ...), `weights` with its sha256, `metrics` on the held-out
     samples), `logs/` (TensorBoard), `curves.png` and `task_weights.png`.
 

@@ -42,8 +42,8 @@ def run_tflite(path, images, num_threads=1):
     )
     interpreter.allocate_tensors()
     (source,) = interpreter.get_input_details()
-    details = sorted(interpreter.get_output_details(), key=lambda d: d["index"])
-    order = _file_output_order(interpreter, details)
+    # In the subgraph's output order (the file's).
+    details = interpreter.get_output_details()
     outputs = [[] for _ in details]
     seconds = 0.0
     for image in np.asarray(images, "float32"):
@@ -51,19 +51,9 @@ def run_tflite(path, images, num_threads=1):
         start = time.perf_counter()
         interpreter.invoke()
         seconds += time.perf_counter() - start
-        for slot, detail in enumerate(order):
+        for slot, detail in enumerate(details):
             outputs[slot].append(interpreter.get_tensor(detail["index"])[0])
     return [np.stack(o) for o in outputs], seconds / max(len(images), 1)
-
-
-def _file_output_order(interpreter, details):
-    """Output details in the subgraph's output order."""
-    try:
-        indices = list(interpreter._interpreter.OutputIndices())
-    except AttributeError:  # private API gone: fall back to tensor indices
-        return details
-    by_index = {d["index"]: d for d in details}
-    return [by_index[i] for i in indices]
 
 
 def compare_with_tflite(model, path, images, num_threads=1):

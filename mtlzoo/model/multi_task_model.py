@@ -409,11 +409,7 @@ class MultiTaskModel(keras.Model):
         if isinstance(config, CompileConfig):
             config = config.arguments  # older `.keras` files: a dict
         self.compile(**config)
-        if self.built:
-            partition = self._state.partition
-            self.optimizer.build(partition.main_variables)
-            for name, opt in self.head_optimizers.items():
-                opt.build(partition.head_variables[name])
+        self._state.build_optimizers(self)
 
     def fit(self, *args, **kwargs):
         """`keras.Model.fit`, plus the weighting method's callbacks.
@@ -427,6 +423,8 @@ class MultiTaskModel(keras.Model):
         (`mtlzoo.model.batch_norm.RecalibrateBatchNorm`).
         """
         check_compiled_trainables(self)
+        # Before any callback (BackupAndRestore) loads optimizer slots.
+        self._state.build_optimizers(self)
         extra = []
         if self.batch_norm_policy == "recalibrate":
             extra = [RecalibrateBatchNorm(*fit_batches(args, kwargs))]
@@ -511,6 +509,7 @@ class MultiTaskModel(keras.Model):
         logs = self._update_logs(y, y_pred, sample_weights, losses)
         for n in self.task_names:
             logs[f"{n}_weight"] = ops.convert_to_tensor(self.task_weights[n])
+        logs.update(self.weighting.applied_weight_logs())
         return logs
 
     def test_step(self, data):

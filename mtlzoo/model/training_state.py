@@ -26,6 +26,9 @@ class TrainingState:
             `get_compile_config()`.
         task_gradient_fns: dict, compiled `task_gradients` functions by
             mode.
+
+    `build_optimizers(model)` creates the optimizers' slots in the order
+    the train step uses (`compile_from_config` and `fit` call it).
     """
 
     def __init__(self, model, variable_order):
@@ -34,3 +37,31 @@ class TrainingState:
         self.partition = None
         self.compile_arguments = None
         self.task_gradient_fns = {}
+
+    def build_optimizers(self, model):
+        """Create the optimizers' slots for the variables they update.
+
+        The main optimizer gets `partition.main_variables` and each head
+        optimizer its task's `partition.head_variables`, in the partition's
+        order: the order the train step applies gradients in, and so the
+        order of their slots in a saved weights file. Keras would
+        otherwise build the main optimizer over `model.trainable_variables`
+        when it needs it first (`keras.callbacks.BackupAndRestore` before
+        loading a backup, `tf.distribute`) and leave the head optimizers
+        unbuilt, so a backup's slots would be skipped ("Skipping variable
+        loading for optimizer") or land on the wrong variables. Optimizers
+        already built are left as they are.
+
+        Args:
+            model: the compiled `MultiTaskModel`.
+        """
+        partition = self.partition
+        if partition is None or not model.built:
+            return
+        pairs = [(getattr(model, "optimizer", None), partition.main_variables)]
+        for name, optimizer in getattr(model, "head_optimizers", {}).items():
+            pairs.append((optimizer, partition.head_variables[name]))
+        for optimizer, variables in pairs:
+            if optimizer is not None and not optimizer.built:
+                with model.distribute_strategy.scope():
+                    optimizer.build(variables)

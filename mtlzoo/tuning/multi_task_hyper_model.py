@@ -142,22 +142,27 @@ class MultiTaskHyperModel(kt.HyperModel):
         # deepest first: the first choice is full sharing.
         self.levels = sorted(set(levels), key=allowed.index, reverse=True)
         self.head_units = check_list(
-            "head_units", head_units or DEFAULT_HEAD_UNITS, int, minimum=1
+            "head_units", _given(head_units, DEFAULT_HEAD_UNITS), int, 1
         )
         self.head_layers = check_list(
-            "head_layers", head_layers or DEFAULT_HEAD_LAYERS, int, minimum=0
+            "head_layers", _given(head_layers, DEFAULT_HEAD_LAYERS), int, 0
         )
         self.dense_widths = check_list(
-            "dense_widths", dense_widths or DEFAULT_DENSE_WIDTHS, int, 1
+            "dense_widths", _given(dense_widths, DEFAULT_DENSE_WIDTHS), int, 1
         )
         self.dense_convs = check_list(
-            "dense_convs", dense_convs or DEFAULT_DENSE_CONVS, int, 1
+            "dense_convs", _given(dense_convs, DEFAULT_DENSE_CONVS), int, 1
         )
-        self.weightings = check_list("weightings", weightings or ["equal"], str)
+        self.weightings = check_list(
+            "weightings", _given(weightings, ["equal"]), str
+        )
         for method in self.weightings:
             weighting_lib.get(method)
         self.learning_rates = check_list(
-            "learning_rates", learning_rates or [1e-3], float
+            "learning_rates",
+            _given(learning_rates, [1e-3]),
+            float,
+            positive=True,
         )
         self.batch_sizes = None
         if batch_sizes is not None:
@@ -308,3 +313,9 @@ class MultiTaskHyperModel(kt.HyperModel):
             group = tuple(entry["tasks"])
             out[group[0] if len(group) == 1 else group] = entry["level"]
         return out
+
+
+def _given(values, default):
+    """`default` when `values` is None; an empty list stays (and is
+    refused by `check_list`)."""
+    return default if values is None else values

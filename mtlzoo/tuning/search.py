@@ -10,6 +10,7 @@ from mtlzoo.tuning.baselines import measure_baselines
 from mtlzoo.tuning.multi_task_hyper_model import MultiTaskHyperModel
 from mtlzoo.tuning.objectives import objective as make_objective
 from mtlzoo.tuning.results import best_config
+from mtlzoo.tuning.search_space import check_list
 
 TUNERS = {
     "random_search": kt.RandomSearch,
@@ -151,6 +152,11 @@ def run_search(config, verbose=1):
             f"Unknown tuner type; expected one of {sorted(TUNERS)}. "
             f"Received: type={kind!r}"
         )
+    _check_counts(tuner_cfg)
+    if "learning_rates" in search:  # also used by "measure" below
+        check_list(
+            "learning_rates", search["learning_rates"], float, positive=True
+        )
     epochs = int(tuner_cfg.get("epochs", 1))
     batch_size = int(tuner_cfg.get("batch_size", 32))
     directory = tuner_cfg.get("directory", "mtlzoo_search")
@@ -243,6 +249,18 @@ def run_search(config, verbose=1):
 def _is_worker():
     tuner_id = os.environ.get("KERASTUNER_TUNER_ID", "")
     return "KERASTUNER_ORACLE_IP" in os.environ and "chief" not in tuner_id
+
+
+def _check_counts(tuner_cfg):
+    """The tuner section's counts are ints >= 1 (keras-tuner would run
+    forever with `max_trials: 0`)."""
+    for key in ("max_trials", "epochs", "batch_size", "executions_per_trial"):
+        value = tuner_cfg.get(key, 1)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(
+                f"Search config section `tuner`: `{key}` must be an int >= 1. "
+                f"Received: {key}={value!r}"
+            )
 
 
 def _check_keys(section, values, required, optional):

@@ -6,6 +6,8 @@ head) or `"dense"` (decoder width and convolutions); `HEAD_SEARCH_SPACES`
 maps each family to the function that draws it.
 """
 
+import math
+
 from mtlzoo.tasks import get_kind
 from mtlzoo.tasks import list_kinds
 
@@ -53,7 +55,19 @@ def choice(hp, name, values, preferred=None):
     return hp.Choice(name, values, default=default)
 
 
-def check_list(name, values, kind, minimum=None):
+def check_list(name, values, kind, minimum=None, positive=False):
+    """`values` as a list, checked: non-empty, distinct, all of `kind`.
+
+    Args:
+        name: str. The argument's name, for the error.
+        values: a list (a single value is wrapped).
+        kind: `int`, `float` or `str`. Floats must also be finite.
+        minimum: number. Smallest allowed value. Defaults to None.
+        positive: bool. Values must be > 0. Defaults to False.
+
+    Returns:
+        list.
+    """
     if isinstance(values, (str, int, float)):
         values = [values]
     try:
@@ -63,7 +77,9 @@ def check_list(name, values, kind, minimum=None):
     ok = bool(values)
     if ok and kind is float:
         ok = all(
-            isinstance(v, (int, float)) and not isinstance(v, bool)
+            isinstance(v, (int, float))
+            and not isinstance(v, bool)
+            and math.isfinite(v)
             for v in values
         )
         values = [float(v) for v in values] if ok else values
@@ -73,9 +89,13 @@ def check_list(name, values, kind, minimum=None):
         )
     if ok and minimum is not None:
         ok = all(v >= minimum for v in values)
+    if ok and positive:
+        ok = all(v > 0 for v in values)
     if not ok or len(set(values)) != len(values):
+        rule = "positive " if positive else ""
+        rule += "finite " if kind is float else ""
         raise ValueError(
-            f"`{name}` must be a non-empty list of distinct "
+            f"`{name}` must be a non-empty list of distinct {rule}"
             f"{kind.__name__} values"
             + (f" >= {minimum}" if minimum is not None else "")
             + f". Received: {name}={values!r}"

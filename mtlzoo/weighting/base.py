@@ -201,6 +201,30 @@ class Weighting(keras.layers.Layer):
 
         return [WeightingCallback(self)]
 
+    # ---------------------------------------------------------- saving
+    # Keras saves a layer's `add_weight` variables only; the state of its
+    # `keras.random.SeedGenerator`s (PCGrad's task order, GradDrop's
+    # masks) is saved too, as `random_<i>`, so a resumed or reloaded
+    # model draws the same numbers on. Files without them still load.
+    def random_states(self):
+        """The variables of the method's random state (its
+        `keras.random.SeedGenerator`s), in creation order."""
+        weights = {id(v) for v in self.weights}
+        return [v for v in self.variables if id(v) not in weights]
+
+    def save_own_variables(self, store):
+        super().save_own_variables(store)
+        for i, state in enumerate(self.random_states()):
+            store[f"random_{i}"] = state
+
+    def load_own_variables(self, store):
+        keys = list(store.keys())
+        own = {k: store[k] for k in keys if not k.startswith("random_")}
+        super().load_own_variables(own)
+        for i, state in enumerate(self.random_states()):
+            if f"random_{i}" in keys:
+                state.assign(store[f"random_{i}"])
+
     def get_config(self):
         config = super().get_config()
         config["representation_gradients"] = self.representation_gradients

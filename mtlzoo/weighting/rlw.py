@@ -106,17 +106,26 @@ class RandomLossWeighting(Weighting):
 
     def on_train_begin(self, logs=None):
         _logs.check_setup(self)
-        words = self.generator_state.numpy()
-        if words.any():  # saved by an earlier fit, or loaded
-            self.generator.bit_generator.state = _unpack(words)
+        self._sync_generator()
 
     def on_train_batch_begin(self, batch, logs=None):
         _logs.check_setup(self)
+        # The variable may have been loaded since (by BackupAndRestore,
+        # whose `on_train_begin` may run after this method's).
+        self._sync_generator()
         weights = self.sample(len(self.task_names))
         _logs.assign_task_weights(
             self, {t: float(w) for t, w in zip(self.task_names, weights)}
         )
         self.generator_state.assign(_pack(self.generator.bit_generator.state))
+
+    def _sync_generator(self):
+        """Take the generator state from the variable when it holds one
+        the generator is not at (saved by an earlier fit, or loaded)."""
+        words = self.generator_state.numpy()
+        current = _pack(self.generator.bit_generator.state)
+        if words.any() and not np.array_equal(words, current):
+            self.generator.bit_generator.state = _unpack(words)
 
     def get_config(self):
         config = super().get_config()

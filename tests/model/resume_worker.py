@@ -11,7 +11,7 @@ final states. Usage:
 `--kill-at N` sends SIGKILL to the process before its N-th training step
 (counted from 0 over the whole run). Without it the run ends by writing
 every variable (model weights, BatchNorm statistics, weighting state, the
-optimizers' slots) to OUT.npz, in a fixed order.
+optimizers' slots) to OUT.npz, by variable path.
 """
 
 import argparse
@@ -68,6 +68,8 @@ def multi_task_model(weighting, head_optimizers):
             "digit", "classification", num_classes=5, head={"units": 8}
         ),
         mtlzoo.Task("ink", "regression", units=2, head={"units": 8}),
+        # A third task: with two, PCGrad's random order changes nothing.
+        mtlzoo.Task("size", "classification", num_classes=3, head={"units": 4}),
     ]
     model = mtlzoo.build("tiny", tasks, SHAPE)
     options = {}
@@ -84,13 +86,20 @@ def multi_task_model(weighting, head_optimizers):
 
 
 def state(model):
-    """Every variable of the model and its optimizers, in a fixed order."""
-    values = [np.asarray(v) for v in model.weights]
+    """Every variable of the model and its optimizers, by path."""
+    variables = list(model.weights)
     optimizers = [model.optimizer]
     optimizers += list(getattr(model, "head_optimizers", {}).values())
     for optimizer in optimizers:
-        values += [np.asarray(v) for v in optimizer.variables]
-    return {f"v{i:04d}": v for i, v in enumerate(values)}
+        variables += [(optimizer.name, v) for v in optimizer.variables]
+    out = {}
+    for v in variables:
+        prefix, v = v if isinstance(v, tuple) else ("model", v)
+        key = f"{prefix}/{v.path}"
+        while key in out:
+            key += "+"
+        out[key] = np.asarray(v)
+    return out
 
 
 def main(argv=None):
@@ -117,7 +126,11 @@ def main(argv=None):
         y = digit
     else:
         model = multi_task_model(args.weighting, args.head_optimizers)
-        y = {"digit": digit, "ink": rng.uniform(0, 1, (count, 2))}
+        y = {
+            "digit": digit,
+            "ink": rng.uniform(0, 1, (count, 2)),
+            "size": rng.integers(0, 3, count),
+        }
     callbacks = []
     if args.backup:
         freq = args.save_freq

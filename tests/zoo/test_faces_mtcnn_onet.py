@@ -8,7 +8,6 @@ import keras
 import numpy as np
 import pytest
 
-import mtlzoo
 from mtlzoo import zoo
 
 NAME = "faces_mtcnn_onet"
@@ -103,3 +102,15 @@ def test_fine_tune_lowers_the_loss(reference):
     assert np.isfinite(history["loss"]).all()
     assert losses[-1] < losses[0]
     assert history["box_loss"][-1] == 0.0
+
+
+def test_tflite_export(model, reference, tmp_path):
+    from mtlzoo.export import export
+
+    x = crops(reference["pictures"], reference["boxes"])
+    report = export(
+        model, str(tmp_path / "onet.tflite"), format="tflite", sample_inputs=x
+    )
+    assert sorted(report["output_names"]) == sorted(model.task_names)
+    assert report["tasks"]["face"]["top1_agreement"] == 1.0
+    assert report["tasks"]["landmarks"]["max_point_shift"] < 1e-4

@@ -17,6 +17,7 @@ Example:
     mtlzoo demo --name fashion_tiny_test --out demo.png
     mtlzoo eval multi_mnist_lenet --sample
     mtlzoo train run.json --output runs/shapes
+    mtlzoo train --preset fashion_tiny_test --data my.npz --out runs/mine
     mtlzoo export runs/shapes/shapes_tiny.json --format tflite --quantize int8
     mtlzoo predict fashion_tiny_test shirt.png --output-dir out/
     mtlzoo search search.json

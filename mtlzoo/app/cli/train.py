@@ -40,7 +40,7 @@ def add_parser(subparsers):
         "other arrays are new tasks, declared with --task NAME:KIND[:N]. "
         "The last --validation-split of the samples is held out and scored. "
         "Both write weights, the config with the measured metrics (a model "
-        "config `mtlzoo predict/eval/export` read), TensorBoard logs "
+        "config `mtlzoo predict` and `export` read), TensorBoard logs "
         "(scalars, task weights/losses/gradient conflict, dense prediction "
         "images) and PNG curves.",
     )
