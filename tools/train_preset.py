@@ -141,7 +141,17 @@ def load_recipe(name):
             f"Received: keys={sorted(recipe)}"
         )
     dataset_config.read_block(recipe["dataset"])
-    recipe["tasks"] = [mtlzoo.Task.from_config(t) for t in recipe["tasks"]]
+    # Class names come from the dataset block, so the trained model's tasks
+    # carry them (model.tasks[i].class_names) without a second copy.
+    names = recipe["dataset"].get("class_names") or {}
+    recipe["tasks"] = [
+        mtlzoo.Task.from_config(
+            dict(t, class_names=names[t["name"]])
+            if t["name"] in names and "class_names" not in t
+            else t
+        )
+        for t in recipe["tasks"]
+    ]
     recipe["input_shape"] = tuple(recipe["input_shape"])
     return recipe
 
