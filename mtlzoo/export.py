@@ -27,20 +27,16 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from mtlzoo.quantization import INT8_MAX_ACCURACY_DROP  # noqa: F401
+from mtlzoo.quantization import INT8_MIN_SIZE_RATIO  # noqa: F401
+from mtlzoo.quantization import check_float_layers
+from mtlzoo.quantization import convert_int8
+from mtlzoo.quantization import int8_targets
 from mtlzoo.tasks import get_kind
 from mtlzoo.tasks import list_kinds
 
 FORMATS = ("savedmodel", "tflite")
 QUANTIZATIONS = (None, "float16", "int8")
-# Targets of an int8 TFLite export (reported in `targets`; `mtlzoo export
-# --fail-on-miss` exits 1 when one is missed). int8 stores a weight in 1
-# byte instead of 4, plus per-channel scales, int32 biases and the graph:
-# the presets' files of 1.8 to 12 MB come out 3.4x to 3.8x smaller. Below
-# 1 MB of float32 file the graph dominates and the size ratio is not a
-# target.
-INT8_MIN_SIZE_RATIO = 3.0
-INT8_SIZE_RATIO_FROM_BYTES = 1_000_000
-INT8_MAX_ACCURACY_DROP = 1.0
 
 
 def export(
@@ -51,9 +47,10 @@ def export(
     representative_data=None,
     sample_inputs=None,
     labels=None,
-    calibration_samples=100,
+    calibration_samples=1000,
     max_check_samples=256,
     verbose=False,
+    float_layers="auto",
 ):
     """Export a model for serving and check it against the Keras model.
 
@@ -79,18 +76,27 @@ def export(
             `representative_data`, else 8 random images (agreement only).
         labels: optional dict task name -> labels of `sample_inputs`, for
             the accuracy drop of classification tasks.
-        calibration_samples: int. Images used for int8 calibration.
-            Defaults to 100.
+        calibration_samples: int. Images used for int8 calibration (at
+            most; as many as `representative_data` holds). Defaults to
+            1000.
         max_check_samples: int. At most this many check inputs.
             Defaults to 256.
         verbose: bool. Print progress. Defaults to False.
+        float_layers: for int8: `"auto"` (fully integer, unless that
+            misses the accuracy target on the check labels: then the
+            first backbone stage stays in float32; see
+            `mtlzoo.quantization`), None or `[]` (fully integer) or a list
+            of layer names kept in float32. Defaults to `"auto"`.
 
     Returns:
         dict: `path`, `format`, `quantize`, `io_dtype`, `size_bytes`,
         `float32_size_bytes`, `size_ratio`, `latency_ms` (batch 1, median),
         `samples`, `inputs` (where the check inputs came from),
         `output_names` (signature output name -> task), `tasks` (task ->
-        agreement numbers) and, for int8, `targets` (see `int8_targets`:
+        agreement numbers) and, for int8, `float_layers` (kept in
+        float32), `float_tensors`, `float_fallback` (when `"auto"` kept
+        the first stage in float: what the fully integer model missed) and
+        `targets` (see `mtlzoo.quantization.int8_targets`:
         size ratio >= 3.0 for files of 1 MB and more, every accuracy drop
         <= 1 point; `missed` lists what is not met).
 
@@ -160,45 +166,48 @@ def export(
             f"Received: path={path!r}"
         )
     check_writable(path)
+    auto = isinstance(float_layers, str) and float_layers == "auto"
+    float_names = [] if auto else check_float_layers(float_layers, model)
     _log(verbose, f"Exporting SavedModel ({model.name})")
-    if format == "savedmodel":
-        write_saved_model(model, path)
-        runner = _saved_model_runner(path)
-        size = _size(path)
-        float32_size = size
-    else:
-        with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp:
+        if format == "savedmodel":
+            write_saved_model(model, path)
+            content, runner = None, _saved_model_runner(path)
+            size = float32_size = _size(path)
+            float_ops = []
+        else:
             saved = os.path.join(tmp, "saved_model")
             write_saved_model(model, saved)
             _log(verbose, f"Converting to TFLite ({quantize or 'float32'})")
-            content = convert(saved, quantize, calib, calibration_samples)
+            content, float_ops = _convert(
+                saved, quantize, calib, calibration_samples, float_names
+            )
             float32_size = len(content)
             if quantize is not None:
                 _log(verbose, "Converting a float32 TFLite for the size ratio")
                 float32_size = len(convert(saved, None))
+            runner = _tflite_runner(content)
+        _log(verbose, f"Checking outputs on {len(x)} {source} images")
+        expected = _as_dict(model.predict(x, batch_size=32, verbose=0))
+        check = (x, expected, labels)
+        mapping, tasks = _check(model, runner, *check)
+        fallback = None
+        if quantize == "int8" and auto:
+            # Fully integer first; the first stage in float32 only when
+            # that misses the accuracy target.
+            retry = _first_stage_fallback(
+                model, saved, calib, calibration_samples, tasks, check, verbose
+            )
+            if retry is not None:
+                fallback, content, float_ops, runner, tasks = retry
+                float_names = fallback["float_layers"]
+    if content is not None:
+        size = len(content)
         try:
             with open(path, "wb") as f:
                 f.write(content)
         except OSError as error:
             raise _not_writable(path, error) from None
-        runner = _tflite_runner(content)
-        size = len(content)
-
-    _log(verbose, f"Checking outputs on {len(x)} {source} images")
-    expected = _as_dict(model.predict(x, batch_size=32, verbose=0))
-    got, sig_names = runner(x)
-    mapping = _map_outputs(sig_names, list(expected))
-    got = {mapping[k]: v for k, v in got.items()}
-    by_name = {t.name: t for t in getattr(model, "tasks", [])}
-    tasks = {
-        name: compare(
-            by_name.get(name),
-            expected[name],
-            got[name],
-            None if labels is None else labels.get(name),
-        )
-        for name in expected
-    }
     report = {
         "path": path,
         "format": format,
@@ -214,55 +223,63 @@ def export(
         "tasks": tasks,
     }
     if quantize == "int8":
+        report["float_layers"] = float_names
+        report["float_tensors"] = len(float_ops)
+        if fallback:
+            report["float_fallback"] = fallback
         report["targets"] = int8_targets(report)
     return report
 
 
-def int8_targets(report):
-    """Whether an int8 export meets its size and accuracy targets.
-
-    Args:
-        report: dict. An `export` report (`size_ratio`,
-            `float32_size_bytes`, `tasks`).
+def _first_stage_fallback(model, saved, calib, samples, tasks, check, log):
+    """The int8 export with the first stage in float32, when the fully
+    integer one (whose check gave `tasks`) misses an accuracy target and
+    this does better; else None.
 
     Returns:
-        dict: `size_ratio_min`, `size_ratio_met` (None below 1 MB of
-        float32 file, where the graph, not the weights, sets the size),
-        `accuracy_drop_max` (points), `accuracy_drop_met` (None without
-        labels), `met` (no target missed) and `missed`: one line per
-        missed target, e.g. `"garment: accuracy drop 1.56 > 1.0 points"`.
+        `(fallback, content, float_ops, runner, tasks)`.
     """
-    missed = []
-    size_met = None
-    if report["float32_size_bytes"] >= INT8_SIZE_RATIO_FROM_BYTES:
-        size_met = report["size_ratio"] >= INT8_MIN_SIZE_RATIO
-        if not size_met:
-            missed.append(
-                f"size ratio {report['size_ratio']:.2f}x < "
-                f"{INT8_MIN_SIZE_RATIO}x"
-            )
-    drops = {
-        task: numbers["accuracy_drop"]
-        for task, numbers in report["tasks"].items()
-        if "accuracy_drop" in numbers
+    missed = _accuracy_missed(tasks)
+    first = check_float_layers("auto", model)
+    if not missed or not first:
+        return None
+    _log(log, f"{'; '.join(missed)}: keeping {first} in float32")
+    content, float_ops = _convert(saved, "int8", calib, samples, first)
+    runner = _tflite_runner(content)
+    _, retry = _check(model, runner, *check)
+    if _worst_drop(retry) >= _worst_drop(tasks):
+        return None
+    fallback = {"fully_integer_missed": missed, "float_layers": first}
+    return fallback, content, float_ops, runner, retry
+
+
+def _worst_drop(tasks):
+    drops = [t["accuracy_drop"] for t in tasks.values() if "accuracy_drop" in t]
+    return max(drops, default=0.0)
+
+
+def _check(model, runner, x, expected, labels):
+    """`(signature name -> task, task -> compare numbers)` of a runner."""
+    got, sig_names = runner(x)
+    mapping = _map_outputs(sig_names, list(expected))
+    got = {mapping[k]: v for k, v in got.items()}
+    by_name = {t.name: t for t in getattr(model, "tasks", [])}
+    tasks = {
+        name: compare(
+            by_name.get(name),
+            expected[name],
+            got[name],
+            None if labels is None else labels.get(name),
+        )
+        for name in expected
     }
-    for task, drop in drops.items():
-        if drop > INT8_MAX_ACCURACY_DROP:
-            missed.append(
-                f"{task}: accuracy drop {drop:.2f} > "
-                f"{INT8_MAX_ACCURACY_DROP} points"
-            )
-    accuracy_met = None
-    if drops:
-        accuracy_met = all(d <= INT8_MAX_ACCURACY_DROP for d in drops.values())
-    return {
-        "size_ratio_min": INT8_MIN_SIZE_RATIO,
-        "size_ratio_met": size_met,
-        "accuracy_drop_max": INT8_MAX_ACCURACY_DROP,
-        "accuracy_drop_met": accuracy_met,
-        "met": not missed,
-        "missed": missed,
-    }
+    return mapping, tasks
+
+
+def _accuracy_missed(tasks):
+    """The `int8_targets` lines of the accuracy drops that miss."""
+    report = {"float32_size_bytes": 0, "size_ratio": 0.0, "tasks": tasks}
+    return int8_targets(report)["missed"]
 
 
 def check_writable(path):
@@ -342,43 +359,39 @@ def write_saved_model(model, path):
     return path
 
 
-def convert(saved_model_dir, quantize=None, images=None, samples=100):
+def convert(
+    saved_model_dir, quantize=None, images=None, samples=1000, float_layers=()
+):
     """TFLite flatbuffer bytes of a SavedModel (`tf.lite.TFLiteConverter`).
 
     Args:
         saved_model_dir: str. A SavedModel with a `serving_default`
             signature.
-        quantize: None, `"float16"` or `"int8"` (full integer with float32
-            inputs and outputs; needs `images`).
+        quantize: None, `"float16"` or `"int8"` (integer kernels with
+            float32 inputs and outputs; needs `images`).
         images: array `(N, H, W, C)` of calibration images for int8.
-        samples: int. Calibration images used. Defaults to 100.
+        samples: int. Calibration images used. Defaults to 1000.
+        float_layers: list of layer names kept in float32 under int8 (see
+            `mtlzoo.quantization.convert_int8`). Defaults to none.
 
     Returns:
         bytes.
     """
-    converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir)
-    if quantize == "float16":
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.target_spec.supported_types = [tf.float16]
-    elif quantize == "int8":
-        if images is None or len(images) == 0:
-            raise ValueError(
-                "int8 quantization needs calibration images. "
-                f"Received: images={images!r}"
-            )
-        calib = np.asarray(images[:samples], dtype="float32")
+    return _convert(saved_model_dir, quantize, images, samples, float_layers)[0]
 
-        def representative():
-            for i in range(len(calib)):
-                yield [calib[i : i + 1]]
 
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = representative
-        converter.target_spec.supported_ops = [
-            tf.lite.OpsSet.TFLITE_BUILTINS_INT8
-        ]
+def _convert(saved_model_dir, quantize, images, samples, float_layers=()):
+    """`convert`, and the names of the tensors kept in float32."""
     try:
-        return converter.convert()
+        if quantize == "int8":
+            return convert_int8(saved_model_dir, images, samples, float_layers)
+        converter = tf.lite.TFLiteConverter.from_saved_model(saved_model_dir)
+        if quantize == "float16":
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+            converter.target_spec.supported_types = [tf.float16]
+        return converter.convert(), []
+    except ValueError:
+        raise
     except Exception as error:  # the converter raises ConverterError
         first = str(error).strip().splitlines()[0] if str(error) else ""
         raise RuntimeError(

@@ -230,7 +230,7 @@ def _run(
         recipe["backbone"],
         tasks,
         input_shape=recipe["input_shape"],
-        weights=recipe.get("backbone_weights"),
+        backbone_weights=recipe.get("backbone_weights"),
         heads={k: v for k, v in (heads or {}).items() if k in names} or None,
         name=label,
         **sharing,

@@ -83,3 +83,25 @@ def check_input_shape(input_shape):
             f"integers. Received: input_shape={input_shape!r}"
         )
     return shape
+
+
+def check_backbone_weights(backbone_weights, weights):
+    """`backbone_weights`, or the deprecated `weights=` spelling of it."""
+    if weights is None:
+        return backbone_weights
+    if backbone_weights is not None:
+        raise ValueError(
+            "Pass the backbone initialisation as `backbone_weights` only "
+            "(`weights` is its deprecated old name). Received: "
+            f"backbone_weights={backbone_weights!r}, weights={weights!r}"
+        )
+    import warnings
+
+    warnings.warn(
+        "`weights=` of MultiTaskModel / mtlzoo.build is renamed "
+        "`backbone_weights=` (task weights are `Task(weight=)`, preset "
+        "weights `from_preset(load_weights=)`).",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return weights

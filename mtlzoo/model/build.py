@@ -9,12 +9,15 @@ def build(
     backbone,
     tasks,
     input_shape=None,
-    weights=None,
+    backbone_weights=None,
     branch_points=None,
     heads=None,
     architecture="hard_sharing",
     preprocessing=None,
     name="multi_task_model",
+    batch_norm="train",
+    freeze_until=None,
+    weights=None,
     **options,
 ):
     """Build a multi-task model: a backbone, a sharing scheme, one head each.
@@ -38,8 +41,9 @@ def build(
         input_shape: tuple `(height, width, channels)`; images are raw
             pixel values 0..255. Defaults to the input shape of a backbone
             model built for a fixed size; required otherwise.
-        weights: None, `"imagenet"` or a path to backbone weights. For a
-            backbone model, None uses its current weights.
+        backbone_weights: None, `"imagenet"` or a path to backbone
+            weights. For a backbone model, None uses its current weights.
+            (`weights=` is its deprecated old name.)
         branch_points: dict. Task or tuple of tasks -> level `"P0"`..`"P5"`
             where it leaves the shared trunk (hard sharing).
         heads: dict. Task name -> head options.
@@ -72,6 +76,7 @@ def build(
         backbone,
         tasks,
         input_shape,
+        backbone_weights=backbone_weights,
         weights=weights,
         architecture=architecture,
         branch_points=branch_points,
@@ -79,6 +84,8 @@ def build(
         preprocessing=preprocessing,
         architecture_options=options or None,
         name=name,
+        batch_norm=batch_norm,
+        freeze_until=freeze_until,
     )
 
 

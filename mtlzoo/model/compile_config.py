@@ -1,26 +1,33 @@
-"""The `compile()` arguments of a `MultiTaskModel` as one Keras object."""
+"""What plain Keras reads of a `MultiTaskModel`'s compile config."""
 
 import collections.abc
 
 import keras
 
+#: The keys a serialized Keras object has; `MultiTaskModel` ignores them
+#: in its compile config.
+CONFIG_KEYS = ("module", "class_name", "config", "registered_name")
+
 
 @keras.saving.register_keras_serializable(package="mtlzoo")
 class CompileConfig(collections.abc.Mapping):
-    """The `compile()` arguments of a `MultiTaskModel`, saved as one object.
+    """The part of a `MultiTaskModel` compile config plain Keras can use.
 
-    `MultiTaskModel.get_compile_config()` returns this object serialized,
-    and `MultiTaskModel.compile_from_config` reads `arguments`: every
-    argument (weighting, head optimizers, ...). As a mapping, the object
-    shows only the arguments `keras.Model.compile` knows (`optimizer`,
-    `run_eagerly`, `steps_per_execution`, `jit_compile`): Keras'
-    `clone_model` turns any Functional subclass into a plain Functional
-    model and compiles it with `compile(**config)`, which refuses
-    `weighting`. So a clone of a compiled `MultiTaskModel` gets the same
+    `keras.models.clone_model` turns any Functional subclass (a
+    `MultiTaskModel` too) into a plain Functional model and compiles it
+    with `keras.Model.compile(**deserialize(model.get_compile_config()))`,
+    which refuses `weighting`, `head_optimizers`, `check_finite`. So
+    `MultiTaskModel.get_compile_config()` is the dict of the serialized
+    `compile()` arguments (what `MultiTaskModel.compile_from_config` reads)
+    that also carries the keys of a serialized `CompileConfig`, whose
+    `config` holds the arguments plain Keras knows (`optimizer`,
+    `run_eagerly`, `steps_per_execution`, `jit_compile`). Deserialized,
+    it is this mapping of those arguments: the clone gets the model's
     optimizer settings.
 
     Args:
-        arguments: dict. The `compile()` arguments.
+        arguments: dict. `compile()` arguments (those plain Keras knows
+            are kept).
     """
 
     KERAS_KEYS = (
@@ -31,24 +38,22 @@ class CompileConfig(collections.abc.Mapping):
     )
 
     def __init__(self, arguments):
-        self.arguments = dict(arguments)
+        self.arguments = {
+            k: v for k, v in dict(arguments).items() if k in self.KERAS_KEYS
+        }
 
     def __getitem__(self, key):
-        if key not in self.KERAS_KEYS:
-            raise KeyError(key)
         return self.arguments[key]
 
     def __iter__(self):
-        return iter(k for k in self.KERAS_KEYS if k in self.arguments)
+        return iter(self.arguments)
 
     def __len__(self):
-        return sum(1 for _ in self)
+        return len(self.arguments)
 
     def get_config(self):
-        return {
-            "arguments": keras.saving.serialize_keras_object(self.arguments)
-        }
+        return keras.saving.serialize_keras_object(self.arguments)
 
     @classmethod
     def from_config(cls, config):
-        return cls(keras.saving.deserialize_keras_object(config["arguments"]))
+        return cls(keras.saving.deserialize_keras_object(config))

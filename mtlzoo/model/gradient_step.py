@@ -10,7 +10,8 @@ The step, in four moves (`gradient_method_step`):
 3. the weighting method combines the rows into one update of the shared
    part (`mtlzoo.model.gradient_combination`);
 4. the gradients of every variable are assembled (`variable_gradients`)
-   and applied by the main and head optimizers.
+   and applied by the main and head optimizers, if every check of the
+   step passed (`mtlzoo.model.train_step.finish_step`).
 """
 
 import collections
@@ -22,7 +23,8 @@ from mtlzoo.model.distribution import replicas
 from mtlzoo.model.distribution import scale_loss_for_distribution
 from mtlzoo.model.gradient_combination import combine_task_gradients
 from mtlzoo.model.gradient_combination import stack_rows
-from mtlzoo.model.train_step import apply_gradients
+from mtlzoo.model.train_step import finish_step
+from mtlzoo.model.train_step import guarded_batch
 
 WeightedLosses = collections.namedtuple(
     "WeightedLosses",
@@ -55,6 +57,7 @@ def gradient_method_step(parts, x, y, sample_weights):
         and the weighted total loss (with regularisation).
     """
     rep = parts.weighting.representation_gradients
+    guard, y, sample_weights = guarded_batch(parts, x, y, sample_weights)
     with tf.GradientTape(persistent=True) as tape:
         y_pred, shared = parts.forward(x, cut=rep)
         terms = weighted_losses(parts, y, y_pred, sample_weights)
@@ -72,8 +75,7 @@ def gradient_method_step(parts, x, y, sample_weights):
         tape, parts, targets, pieces, own_grads, terms, scaled, scale
     )
     del tape
-    apply_gradients(parts, grads)
-    return y_pred, terms.losses, terms.total
+    return finish_step(parts, guard, grads, (y_pred, terms.losses, terms.total))
 
 
 def weighted_losses(parts, y, y_pred, sample_weights):

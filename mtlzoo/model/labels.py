@@ -1,5 +1,7 @@
 """Labels and sample weights as dicts keyed by task, validated."""
 
+import numpy as np
+
 
 def standardize_labels(tasks, input_shape, y, sample_weight):
     """Labels and sample weights as dicts keyed by task; validated.
@@ -65,3 +67,52 @@ def _standardize_sample_weight(names, sample_weight):
         "name -> (batch,) weights. Received: sample_weight of type "
         f"{type(sample_weight).__name__}"
     )
+
+
+def complete_sample_weight(names, sample_weight):
+    """`fit`/`evaluate`'s `sample_weight` argument as Keras needs it.
+
+    Keras wants one weight array per output when the labels are a dict; a
+    dict naming only some tasks gives the others weight 1 (as in a
+    dataset's `(x, y, sample_weight)` batches), and a key that is not a
+    task is refused by name (Keras would print every label array).
+
+    Args:
+        names: list of task names.
+        sample_weight: the argument given (None, an array, or a dict).
+
+    Returns:
+        `sample_weight`, with missing tasks filled with ones when it is a
+        dict.
+    """
+    if not isinstance(sample_weight, dict):
+        return sample_weight
+    _standardize_sample_weight(names, sample_weight)
+    if not sample_weight:
+        return None
+    sizes = {k: _length(v) for k, v in sample_weight.items()}
+    if len(set(sizes.values())) > 1:
+        raise ValueError(
+            "The sample weights of every task must have one value per "
+            f"sample. Received: sample_weight lengths={sizes}"
+        )
+    n = next(iter(sizes.values()))
+    return {
+        name: sample_weight[name]
+        if name in sample_weight
+        else np.ones((n,), "float32")
+        for name in names
+    }
+
+
+def _length(value):
+    shape = getattr(value, "shape", None)
+    if shape is None:
+        value = np.asarray(value)
+        shape = value.shape
+    if not len(shape):
+        raise ValueError(
+            "Sample weights must be arrays with one value per sample. "
+            f"Received: a scalar of type {type(value).__name__}"
+        )
+    return int(shape[0])

@@ -8,6 +8,7 @@ from mtlzoo import architectures
 from mtlzoo import backbones as backbones_lib
 from mtlzoo import weighting as weighting_lib
 from mtlzoo.architectures.hard_sharing import to_config
+from mtlzoo.model.argument_checks import check_backbone_weights
 from mtlzoo.model.argument_checks import check_compile_kwargs
 from mtlzoo.model.argument_checks import check_head_optimizers
 from mtlzoo.model.argument_checks import check_input_shape
@@ -19,6 +20,7 @@ from mtlzoo.model.batch_norm import batch_norm_layers
 from mtlzoo.model.batch_norm import check_batch_norm
 from mtlzoo.model.batch_norm import exempt
 from mtlzoo.model.batch_norm import fit_batches
+from mtlzoo.model.compile_config import CONFIG_KEYS
 from mtlzoo.model.compile_config import CompileConfig
 from mtlzoo.model.freezing import apply_trainable
 from mtlzoo.model.freezing import check_compiled_trainables
@@ -26,11 +28,14 @@ from mtlzoo.model.freezing import check_freeze_until
 from mtlzoo.model.freezing import tree_lines
 from mtlzoo.model.gradient_step import gradient_method_step
 from mtlzoo.model.gradient_step import task_gradient_matrix
+from mtlzoo.model.labels import complete_sample_weight
 from mtlzoo.model.labels import standardize_labels
+from mtlzoo.model.step_errors import checked_function
 from mtlzoo.model.task_objective import TaskObjective
 from mtlzoo.model.train_step import StepParts
 from mtlzoo.model.train_step import evaluation_losses
 from mtlzoo.model.train_step import loss_method_step
+from mtlzoo.model.train_step import prediction
 from mtlzoo.model.training_state import TrainingState
 from mtlzoo.model.variable_partition import VariablePartition
 from mtlzoo.model.weighting_callbacks import with_weighting_callbacks
@@ -58,9 +63,12 @@ class MultiTaskModel(keras.Model):
         tasks: list of `mtlzoo.Task` (or their configs).
         input_shape: tuple `(height, width, channels)`. Images are fed as
             raw pixel values in 0..255; preprocessing is part of the model.
-        weights: None, `"imagenet"` or a path to backbone weights. Only
-            used when building; not part of the config (a loaded model gets
-            its saved weights). Defaults to None.
+        backbone_weights: None, `"imagenet"` or a path to backbone
+            weights: how the backbone is initialised. Only used when
+            building; not part of the config (a loaded model gets its saved
+            weights). Defaults to None. (`weights=` is its deprecated old
+            name; task weights are `Task(weight=)` / `compile(loss_weights=)`,
+            a preset's trained weights `from_preset(load_weights=)`.)
         architecture: str. How parameters are shared, a name from
             `mtlzoo.architectures.list_architectures()`. Defaults to
             `"hard_sharing"`.
@@ -106,7 +114,7 @@ class MultiTaskModel(keras.Model):
         backbone,
         tasks,
         input_shape,
-        weights=None,
+        backbone_weights=None,
         architecture="hard_sharing",
         branch_points=None,
         heads=None,
@@ -115,8 +123,10 @@ class MultiTaskModel(keras.Model):
         name="multi_task_model",
         batch_norm="train",
         freeze_until=None,
+        weights=None,
         **kwargs,
     ):
+        backbone_weights = check_backbone_weights(backbone_weights, weights)
         tasks = validate_tasks(tasks)
         bn_policy, bn_train_layers = check_batch_norm(batch_norm)
         input_shape = check_input_shape(input_shape)
@@ -132,7 +142,7 @@ class MultiTaskModel(keras.Model):
         build_fn = architectures.get(architecture)
         spec = backbones_lib.resolve(backbone)
         stages = spec.build(
-            input_shape, weights=weights, preprocessing=preprocessing
+            input_shape, weights=backbone_weights, preprocessing=preprocessing
         )
         image = keras.Input(shape=input_shape, name="image")
         x = stages.preprocess(image)
@@ -222,12 +232,15 @@ class MultiTaskModel(keras.Model):
     def from_config(cls, config):
         config = dict(config)
         config.pop("weights", None)
+        config.pop("backbone_weights", None)
         return cls(**config)
 
     @classmethod
     def from_preset(cls, preset, load_weights=True, compile=True, **overrides):
         """Build a model from a preset name or folder, with its trained
-        weights (sha256-checked); see `mtlzoo.zoo.from_preset`."""
+        weights (sha256-checked), ready to fine-tune (`batch_norm=`,
+        default `"recalibrate"`); see `mtlzoo.presets.saving.from_preset`.
+        """
         from mtlzoo.presets import saving as presets
 
         return presets.from_preset(
@@ -396,18 +409,27 @@ class MultiTaskModel(keras.Model):
         )
 
     def get_compile_config(self):
-        """The `compile()` arguments, serialized (saved in `.keras` files)."""
+        """The `compile()` arguments, serialized (saved in `.keras` files).
+
+        A dict of the serialized arguments that is also the serialized
+        `CompileConfig` (its `class_name`, `config`, ...): Keras'
+        `clone_model` compiles its plain functional copy from it with the
+        arguments `keras.Model.compile` knows (see `CompileConfig`).
+        """
         arguments = self._state.compile_arguments
         if not self.compiled or arguments is None:
             return {}
-        return keras.saving.serialize_keras_object(CompileConfig(arguments))
+        out = keras.saving.serialize_keras_object(arguments)
+        out.update(
+            keras.saving.serialize_keras_object(CompileConfig(arguments))
+        )
+        return out
 
     def compile_from_config(self, config):
         """Compile from `get_compile_config()` and build the optimizers (so
         a loaded model gets its saved optimizer state)."""
+        config = {k: v for k, v in config.items() if k not in CONFIG_KEYS}
         config = keras.saving.deserialize_keras_object(config)
-        if isinstance(config, CompileConfig):
-            config = config.arguments  # older `.keras` files: a dict
         self.compile(**config)
         self._state.build_optimizers(self)
 
@@ -440,7 +462,53 @@ class MultiTaskModel(keras.Model):
                 extra,
                 self,
             )
+        args = _complete_sample_weight(self, args, kwargs, 10)
         return super().fit(*args, **kwargs)
+
+    def evaluate(self, *args, **kwargs):
+        """`keras.Model.evaluate`; a `sample_weight` dict may name only some
+        tasks (the others weigh 1). Images with NaN or inf, invalid labels
+        or sample weights raise a `ValueError` naming the culprit."""
+        args = _complete_sample_weight(self, args, kwargs, 4)
+        return super().evaluate(*args, **kwargs)
+
+    def predict(self, x, *args, check_finite=True, **kwargs):
+        """`keras.Model.predict`, refusing images with NaN or inf.
+
+        Args:
+            x: images, as for `keras.Model.predict`.
+            check_finite: bool. Raise a `ValueError` naming the first
+                sample with a NaN or inf pixel; pass False to get the
+                model's (non-finite) outputs instead. Defaults to True.
+            *args, **kwargs: the other arguments of `keras.Model.predict`.
+        """
+        check_finite = bool(check_finite)
+        if getattr(self._state, "predict_checks", True) != check_finite:
+            self._state.predict_checks = check_finite
+            self.predict_function = None
+        return super().predict(x, *args, **kwargs)
+
+    def predict_step(self, data):
+        """Outputs for a batch, the images checked (see `predict`)."""
+        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        checks = getattr(self._state, "predict_checks", True)
+        return prediction(self, x, check_inputs=checks)
+
+    # The functions Keras runs raise the checks' errors as ValueErrors.
+    def make_train_function(self, force=False):
+        super().make_train_function(force)
+        self.train_function = checked_function(self, self.train_function)
+        return self.train_function
+
+    def make_test_function(self, force=False):
+        super().make_test_function(force)
+        self.test_function = checked_function(self, self.test_function)
+        return self.test_function
+
+    def make_predict_function(self, force=False):
+        super().make_predict_function(force)
+        self.predict_function = checked_function(self, self.predict_function)
+        return self.predict_function
 
     def outputs_dict(self):
         """Output tensors of the functional graph, by task name."""
@@ -593,6 +661,20 @@ class MultiTaskModel(keras.Model):
             regularization = self._state.forward.regularization()
             self._regularization_tracker.update_state(regularization)
         return {m.name: m.result() for m in self.metrics}
+
+
+def _complete_sample_weight(model, args, kwargs, index):
+    """`args` with `sample_weight` (keyword, completed in `kwargs`, or at
+    `args[index]`) completed (see
+    `mtlzoo.model.labels.complete_sample_weight`)."""
+    if "sample_weight" in kwargs:
+        kwargs["sample_weight"] = complete_sample_weight(
+            model.task_names, kwargs["sample_weight"]
+        )
+    elif len(args) > index:
+        args = list(args)
+        args[index] = complete_sample_weight(model.task_names, args[index])
+    return args
 
 
 def _added(callbacks, extra, model):

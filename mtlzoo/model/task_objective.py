@@ -42,6 +42,9 @@ class TaskObjective:
         self.task_names = [t.name for t in self.tasks]
         self.task_weights = list(task_weights)
         self.check_finite = bool(check_finite)
+        # Set by the step: a `StepGuard` that collects the checks (the
+        # step then raises after restoring the model) instead of asserting.
+        self.guard = None
 
     def task_losses(self, y, y_pred, sample_weights):
         """The `TaskLosses` of a batch (no finite check).
@@ -71,8 +74,16 @@ class TaskObjective:
     def checked(self, losses, grads=None):
         """`(losses, grads)` passed through the NaN/inf guard (if on).
 
-        See `mtlzoo.weighting.checks.assert_finite`.
+        With a `guard`, the checks are recorded there (see
+        `mtlzoo.weighting.checks.finite_checks`); otherwise they are
+        assertions (`mtlzoo.weighting.checks.assert_finite`).
         """
         if not self.check_finite:
             return losses, grads
-        return checks.assert_finite(losses, grads, self.task_names)
+        if self.guard is None:
+            return checks.assert_finite(losses, grads, self.task_names)
+        # With gradients, the losses were checked already (same step).
+        first = losses if grads is None else None
+        for ok, message in checks.finite_checks(first, grads, self.task_names):
+            self.guard.add(ok, message)
+        return losses, grads

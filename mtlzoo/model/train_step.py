@@ -7,7 +7,11 @@ A train step of `MultiTaskModel` is one of two:
 - `mtlzoo.model.gradient_step.gradient_method_step`: the method combines
   per-task gradients (PCGrad, MGDA, Nash-MTL, ...).
 
-Both take a `StepParts`: the explicit objects a step works with.
+Both take a `StepParts`: the explicit objects a step works with, and
+both are all-or-nothing (`mtlzoo.model.step_guard.StepGuard`): the batch
+(finite images, valid labels and sample weights), the task losses and the
+gradients are checked, and when a check fails the step leaves every
+variable as it was and raises an error naming the culprit.
 """
 
 import dataclasses
@@ -15,7 +19,11 @@ import dataclasses
 import tensorflow as tf
 from keras import ops
 
+from mtlzoo.model import input_range
+from mtlzoo.model.batch_checks import check_batch
+from mtlzoo.model.batch_checks import check_inputs as check_inputs_finite
 from mtlzoo.model.distribution import scale_loss_for_distribution
+from mtlzoo.model.step_guard import StepGuard
 
 
 @dataclasses.dataclass
@@ -66,6 +74,7 @@ def loss_method_step(parts, x, y, sample_weights):
         and the combined loss (with regularisation) that was minimised.
     """
     objective = parts.objective
+    guard, y, sample_weights = guarded_batch(parts, x, y, sample_weights)
     with tf.GradientTape() as tape:
         y_pred, _ = parts.forward(x)
         task = objective.task_losses(y, y_pred, sample_weights)
@@ -79,8 +88,80 @@ def loss_method_step(parts, x, y, sample_weights):
         scaled = parts.optimizer.scale_loss(scaled)
     variables = parts.partition.variables
     grads = tape.gradient(scaled, variables)
-    apply_gradients(parts, grads)
-    return y_pred, losses, total
+    return finish_step(parts, guard, grads, (y_pred, losses, total))
+
+
+def guarded_batch(parts, x, y, sample_weights):
+    """Start an all-or-nothing step: a `StepGuard` (state read before the
+    forward pass), the batch's checks recorded in it, and the labels and
+    weights to use (see `mtlzoo.model.batch_checks.check_batch`).
+
+    Returns:
+        `(guard, y, sample_weights)`.
+    """
+    model = parts.forward.model
+    guard = StepGuard(model, parts.weighting)
+    parts.objective.guard = guard
+    input_range.record(model, x)
+    y, sample_weights = check_batch(
+        guard,
+        parts.objective.tasks,
+        x,
+        y,
+        sample_weights,
+        inputs=parts.objective.check_finite,
+    )
+    return guard, y, sample_weights
+
+
+def finish_step(parts, guard, grads, outputs):
+    """Check the gradients, apply them if every check passed, restore the
+    state and raise if one failed.
+
+    Args:
+        parts: `StepParts`.
+        guard: the step's `StepGuard`.
+        grads: list of tensors, one per `parts.partition.variables`.
+        outputs: the step's results, returned after the checks.
+    """
+    if parts.objective.check_finite:
+        check_gradients(guard, grads, parts.partition.variables)
+    ensure_built(parts)
+    guard.apply(lambda g: apply_gradients(parts, g), list(grads))
+    return guard.finish(outputs)
+
+
+def check_gradients(guard, grads, variables):
+    """Record "every gradient is finite", naming the first bad variable."""
+    pairs = [(g, v) for g, v in zip(grads, variables) if g is not None]
+    if not pairs:
+        return
+    sums = tf.stack([tf.cast(tf.reduce_sum(g), "float32") for g, _ in pairs])
+    finite = tf.math.is_finite(sums)
+    first = tf.argmin(tf.cast(finite, "int32"), output_type="int32")
+    names = tf.constant([v.path for _, v in pairs])
+    guard.add(
+        tf.reduce_all(finite),
+        tf.strings.format(
+            "The update is NaN or inf although the task losses are finite "
+            "(a diverging model or learning rate). Received: a non-finite "
+            "gradient for variable {}",
+            tf.gather(names, first),
+        ),
+    )
+
+
+def ensure_built(parts):
+    """Build the optimizers' slots before the update is made conditional
+    (variables cannot be created inside a `tf.cond`)."""
+    pairs = [(parts.optimizer, parts.partition.main_variables)]
+    for name, opt in (parts.head_optimizers or {}).items():
+        pairs.append((opt, parts.partition.head_variables[name]))
+    if not parts.head_optimizers:
+        pairs = [(parts.optimizer, parts.partition.variables)]
+    for optimizer, variables in pairs:
+        if optimizer is not None and not optimizer.built:
+            optimizer.build(variables)
 
 
 def applied_loss_combination(weighting, losses, weights, present):
@@ -108,10 +189,37 @@ def evaluation_losses(parts, x, y, sample_weights):
         `(y_pred, losses, total)` as `loss_method_step`.
     """
     objective = parts.objective
+    model = parts.forward.model
+    guard = StepGuard(model, restore=False)
+    input_range.record(model, x)
+    y, sample_weights = check_batch(
+        guard, objective.tasks, x, y, sample_weights
+    )
     y_pred, _ = parts.forward(x, training=False)
     task = objective.task_losses(y, y_pred, sample_weights)
     total = ops.sum(objective.weights() * task.present * task.losses)
-    return y_pred, task.losses, total + parts.forward.regularization()
+    total = total + parts.forward.regularization()
+    return guard.finish((y_pred, task.losses, total))
+
+
+def prediction(model, x, check_inputs=True):
+    """The model's outputs for `x` (inference mode), the images checked.
+
+    Args:
+        model: `MultiTaskModel`.
+        x: batch of images.
+        check_inputs: bool. Raise when an image holds NaN or inf. Defaults
+            to True.
+    """
+    input_range.record(model, x)
+    y_pred = model(x, training=False)
+    if not check_inputs:
+        return y_pred
+    guard = StepGuard(model, restore=False)
+    images = [t for t in tf.nest.flatten(x) if hasattr(t, "dtype")]
+    for tensor in images:
+        check_inputs_finite(guard, tensor)
+    return guard.finish(y_pred)
 
 
 def apply_gradients(parts, grads):

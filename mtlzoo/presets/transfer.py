@@ -130,7 +130,8 @@ def _explain_kept(arch, out, kept, reasons):
         old_opts = {**(old.get("head") or {}), **arch["heads"].get(name, {})}
         new_opts = {**(new.get("head") or {}), **out["heads"].get(name, {})}
         why = [
-            f"{key} {new_opts.get(key)!r} != preset's {old_opts.get(key)!r}"
+            f"{key} {new_opts.get(key, 'default')!r} != preset's "
+            f"{old_opts.get(key, 'default')!r}"
             for key in sorted(set(old_opts) | set(new_opts))
             if old_opts.get(key) != new_opts.get(key)
         ]

@@ -25,9 +25,35 @@ def finite_or_zero(y):
     return ops.where(ops.isnan(y), ops.zeros_like(y), y)
 
 
-def class_ids(y_true):
-    """Integer class ids with missing (`-1`) entries replaced by 0."""
-    return ops.cast(ops.maximum(ops.cast(y_true, "int32"), 0), "int32")
+def class_ids(y_true, num_classes=None):
+    """Integer class ids with missing (`-1`) entries replaced by 0.
+
+    With `num_classes`, ids are also clipped to `num_classes - 1`, so that
+    an ignored (`ignore_index`) or invalid id never reaches an op that
+    would fail on it (invalid ids are reported by the step's label
+    checks, see `Task.invalid_labels`).
+    """
+    ids = ops.maximum(ops.cast(y_true, "int32"), 0)
+    if num_classes is not None:
+        ids = ops.minimum(ids, num_classes - 1)
+    return ops.cast(ids, "int32")
+
+
+def invalid_class_ids(y_true, num_classes, ignore_index=None):
+    """Bool mask of entries that are neither a class id in
+    `[0, num_classes)` nor missing (`-1`, `NaN`, or `ignore_index`);
+    float ids must be whole numbers."""
+    y = ops.cast(y_true, "float32")
+    missing = ops.isnan(y) | (y == -1.0)
+    if ignore_index is not None:
+        missing = missing | (y == float(ignore_index))
+    valid = (y >= 0) & (y < num_classes) & (y == ops.floor(y))
+    return ~(missing | valid)
+
+
+def infinite(y_true):
+    """Bool mask of `inf` / `-inf` entries (NaN marks a missing label)."""
+    return ops.isinf(ops.cast(y_true, "float32"))
 
 
 def apply_sample_weight(mask, sample_weight):

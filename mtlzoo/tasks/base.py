@@ -377,6 +377,25 @@ class Task:
                 f"floating point (NaN for missing). Received: dtype={name}"
             )
 
+    def invalid_labels(self, y_true):
+        """The label values that break the kind's rules, per rule.
+
+        Run on every batch by the train and evaluation steps (graph mode
+        too): a batch with an invalid label fails with an error naming the
+        task, the rule, the value and the sample, and leaves the model
+        untouched. Missing labels (`missing_label`) are valid.
+
+        Args:
+            y_true: tensor. A batch of labels as given (not standardised).
+
+        Returns:
+            A list of `(bad, values, rule)`: a bool tensor marking invalid
+            entries, the values to report (same shape as `bad`, batch
+            first) and the rule in words ("class ids in [0, 3)..."). An
+            empty list (the default) checks nothing.
+        """
+        return []
+
     # ------------------------------------------------------------------
     def standardize(self, y_true, y_pred):
         """Bring labels to the prediction's layout (a tensor)."""

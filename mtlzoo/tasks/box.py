@@ -56,6 +56,35 @@ class BoxTask(Task):
             [ops.cast(box_ok, "float32"), ops.cast(cls_ok, "float32")], -1
         )
 
+    def invalid_labels(self, y_true):
+        y = ops.cast(y_true, "float32")
+        box = y[:, :4]
+        labelled = ~ops.any(ops.isnan(box), axis=-1, keepdims=True)
+        outside = labelled & ((box < 0.0) | (box > 1.0))
+        y1, x1, y2, x2 = (box[:, i : i + 1] for i in range(4))
+        inverted = labelled & ops.concatenate([y1 > y2, x1 > x2], -1)
+        classes = _ops.invalid_class_ids(y[:, 4], self.num_classes)
+        return [
+            (
+                outside,
+                box,
+                "box coordinates [y1, x1, y2, x2] in [0, 1] (NaN for a "
+                "missing box)",
+            ),
+            (
+                inverted,
+                ops.concatenate([y2 - y1, x2 - x1], -1),
+                "boxes with y1 <= y2 and x1 <= x2 (the value is y2 - y1 or "
+                "x2 - x1)",
+            ),
+            (
+                classes,
+                y[:, 4],
+                f"whole-number class ids in [0, {self.num_classes}) in the "
+                "last column, or -1 or NaN for a missing class",
+            ),
+        ]
+
     def entry_mask(self, y_true):
         """`(batch, 5)`: the box mask on the 4 coordinates, then the class
         mask (a loss per sample counts samples with both)."""
@@ -71,6 +100,7 @@ class BoxTask(Task):
             ops.isnan(y[:, :4]), ops.stop_gradient(y_pred[:, :4]), y[:, :4]
         )
         cls = _ops.finite_or_zero(ops.maximum(y[:, 4:], 0.0))
+        cls = ops.minimum(cls, float(self.num_classes - 1))
         return ops.concatenate([box, cls], -1)
 
     def default_loss(self, y_true, y_pred, sample_weight=None):
@@ -83,8 +113,8 @@ class BoxTask(Task):
         box_true = _ops.finite_or_zero(y_true[:, :4])
         box_l1 = ops.sum(ops.abs(box_true - y_pred[:, :4]), axis=-1)
         box_loss = _ops.masked_mean(box_l1, mask[:, 0])
-        labels = ops.cast(
-            _ops.finite_or_zero(ops.maximum(y_true[:, 4], 0)), "int32"
+        labels = _ops.class_ids(
+            _ops.finite_or_zero(y_true[:, 4]), self.num_classes
         )
         ce = keras.losses.sparse_categorical_crossentropy(labels, y_pred[:, 4:])
         return box_loss + _ops.masked_mean(ce, mask[:, 1])

@@ -57,15 +57,23 @@ class ClassificationTask(Task):
     def present_mask(self, y_true):
         return ops.cast(ops.cast(y_true, "float32") >= 0, "float32")
 
+    def invalid_labels(self, y_true):
+        rule = (
+            f"whole-number class ids in [0, {self.num_classes}), or -1 "
+            "for a missing label"
+        )
+        bad = _ops.invalid_class_ids(y_true, self.num_classes)
+        return [(bad, y_true, rule)]
+
     def safe_labels(self, y_true, y_pred, one_hot=False):
-        ids = _ops.class_ids(_ops.finite_or_zero(y_true))
+        ids = _ops.class_ids(_ops.finite_or_zero(y_true), self.num_classes)
         if one_hot:
             return ops.one_hot(ids, self.num_classes)
         return ids
 
     def element_loss(self, y_true, y_pred):
         return keras.losses.sparse_categorical_crossentropy(
-            _ops.class_ids(y_true), y_pred
+            _ops.class_ids(y_true, self.num_classes), y_pred
         )
 
     def update_metric_states(self, metrics, y_true, y_pred, mask):

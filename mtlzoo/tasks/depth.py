@@ -55,6 +55,15 @@ class DepthTask(Task):
             y_true = ops.expand_dims(y_true, -1)
         return y_true
 
+    def invalid_labels(self, y_true):
+        return [
+            (
+                _ops.infinite(y_true),
+                y_true,
+                "finite depths, or NaN for a missing pixel",
+            )
+        ]
+
     def element_loss(self, y_true, y_pred):
         return ops.abs(_ops.finite_or_zero(y_true) - y_pred)
 

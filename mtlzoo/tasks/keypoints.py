@@ -5,8 +5,8 @@ import numpy as np
 from keras import ops
 
 from mtlzoo.tasks import _ops
-from mtlzoo.tasks import register_kind
 from mtlzoo.tasks.base import Task
+from mtlzoo.tasks.registry import register_kind
 
 _DEFAULTS = {
     "num_keypoints": 1,
@@ -163,6 +163,23 @@ class KeypointsTask(Task):
         visibility)."""
         vis = ops.cast(y_true, "float32")[..., self.coords]
         return ops.cast(~ops.isnan(vis), "float32")
+
+    def invalid_labels(self, y_true):
+        y = ops.cast(y_true, "float32")
+        vis = y[..., self.coords]
+        ok = ops.isnan(vis) | ((vis >= 0.0) & (vis <= 1.0))
+        return [
+            (
+                _ops.infinite(y[..., : self.coords]),
+                y[..., : self.coords],
+                "finite coordinates, or NaN where unknown",
+            ),
+            (
+                ~ok,
+                vis,
+                "visibilities in [0, 1], or NaN for an unlabelled point",
+            ),
+        ]
 
     def _visible(self, y_true, labelled):
         vis = _ops.finite_or_zero(ops.cast(y_true, "float32")[..., self.coords])

@@ -51,6 +51,11 @@ class MultilabelTask(Task):
         y = ops.cast(y_true, "float32")
         return ops.cast(ops.logical_and(y >= 0, ~ops.isnan(y)), "float32")
 
+    def invalid_labels(self, y_true):
+        y = ops.cast(y_true, "float32")
+        ok = ops.isnan(y) | (y == 0.0) | (y == 1.0) | (y == -1.0)
+        return [(~ok, y_true, "0 or 1, or -1 or NaN for a missing label")]
+
     def safe_labels(self, y_true, y_pred, one_hot=False):
         return _ops.finite_or_zero(ops.maximum(y_true, 0.0))
 

@@ -49,6 +49,15 @@ class NormalsTask(Task):
         y = ops.cast(y_true, "float32")
         return ops.cast(~ops.any(ops.isnan(y), axis=-1), "float32")
 
+    def invalid_labels(self, y_true):
+        return [
+            (
+                _ops.infinite(y_true),
+                y_true,
+                "finite vectors, or NaN for a missing pixel",
+            )
+        ]
+
     def element_loss(self, y_true, y_pred):
         return 1.0 - mtl_metrics.cosine(_ops.finite_or_zero(y_true), y_pred)
 

@@ -52,6 +52,15 @@ class RegressionTask(Task):
         y_true = ops.convert_to_tensor(y_true)
         return ops.reshape(y_true, ops.shape(y_pred))
 
+    def invalid_labels(self, y_true):
+        return [
+            (
+                _ops.infinite(y_true),
+                y_true,
+                "finite numbers, or NaN for a missing value",
+            )
+        ]
+
     def element_loss(self, y_true, y_pred):
         return ops.square(_ops.finite_or_zero(y_true) - y_pred)
 

@@ -36,18 +36,27 @@ class SegmentationTask(Task):
     Labels are class ids `(batch, H, W)` (or `(batch, H, W, 1)`), `-1`
     where missing; the head outputs softmax maps `(batch, H, W, C)`. Loss:
     per-pixel sparse categorical cross-entropy; metrics:
-    `<task>_pixel_accuracy` and `<task>_mean_iou` (primary).
+    `<task>_pixel_accuracy` and `<task>_mean_iou` (primary). Any other
+    value (a class id `>= num_classes`, a fraction) is refused with an
+    error naming the task, unless it is `ignore_index`.
 
     Args:
         name: str. Task name.
         num_classes: int >= 2. Number of classes (background included).
         weight: float. Initial task weight. Defaults to 1.0.
         head: dict. Head options. Defaults to None.
+        ignore_index: int. A label value that also marks a pixel as
+            missing (no loss, no metric), such as the 255 of Pascal VOC
+            and Cityscapes boundaries; may be a class id (that class is
+            then never learned). Appears in `get_config()` when set.
+            Defaults to None (only -1 is missing).
 
     Example:
 
     >>> mtlzoo.Task("mask", "segmentation", num_classes=3)
     Task('mask', 'segmentation', num_classes=3)
+    >>> voc = mtlzoo.Task("voc", "segmentation", num_classes=21,
+    ...                   ignore_index=255)
     """
 
     num_classes_min = 2
@@ -62,6 +71,49 @@ class SegmentationTask(Task):
     loss_name = "per-pixel sparse categorical cross-entropy (masked)"
     sparse_labels = True
     accuracy_metric = "sparse_categorical_accuracy"
+
+    def __init__(
+        self,
+        name,
+        kind=None,
+        num_classes=None,
+        units=None,
+        weight=1.0,
+        head=None,
+        loss=None,
+        metrics=None,
+        class_names=None,
+        *,
+        ignore_index=None,
+    ):
+        if ignore_index is not None and (
+            isinstance(ignore_index, bool)
+            or not isinstance(ignore_index, (int, np.integer))
+            or ignore_index == -1
+        ):
+            raise ValueError(
+                f"Task '{name}': ignore_index must be an integer label "
+                "value other than -1 (which is always missing), or None. "
+                f"Received: ignore_index={ignore_index!r}"
+            )
+        self.ignore_index = None if ignore_index is None else int(ignore_index)
+        super().__init__(
+            name,
+            kind=kind,
+            num_classes=num_classes,
+            units=units,
+            weight=weight,
+            head=head,
+            loss=loss,
+            metrics=metrics,
+            class_names=class_names,
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        if self.ignore_index is not None:
+            config["ignore_index"] = self.ignore_index
+        return config
 
     def output_shape(self, input_shape):
         return (input_shape[0], input_shape[1], self.num_classes)
@@ -80,18 +132,42 @@ class SegmentationTask(Task):
         return y_true
 
     def present_mask(self, y_true):
-        return ops.cast(ops.cast(y_true, "float32") >= 0, "float32")
+        y = ops.cast(y_true, "float32")
+        present = y >= 0
+        if self.ignore_index is not None:
+            present = present & (y != float(self.ignore_index))
+        return ops.cast(present, "float32")
+
+    def invalid_labels(self, y_true):
+        rule = (
+            f"whole-number class ids in [0, {self.num_classes}), or -1 "
+            "for a missing pixel"
+        )
+        if self.ignore_index is None:
+            rule += " (pass ignore_index= to Task to ignore another value)"
+        else:
+            rule += f" or the ignore_index {self.ignore_index}"
+        bad = _ops.invalid_class_ids(
+            y_true, self.num_classes, self.ignore_index
+        )
+        return [(bad, y_true, rule)]
 
     def safe_labels(self, y_true, y_pred, one_hot=False):
-        ids = _ops.class_ids(_ops.finite_or_zero(y_true))
+        ids = self._ids(y_true)
         if one_hot:
             return ops.one_hot(ids, self.num_classes)
         return ids
 
     def element_loss(self, y_true, y_pred):
         return keras.losses.sparse_categorical_crossentropy(
-            _ops.class_ids(y_true), y_pred
+            self._ids(y_true), y_pred
         )
+
+    def _ids(self, y_true):
+        """Class ids with missing and ignored pixels set to 0."""
+        y = _ops.finite_or_zero(y_true)
+        y = ops.where(self.present_mask(y_true) > 0, y, ops.zeros_like(y))
+        return _ops.class_ids(y, self.num_classes)
 
     def build_default_metrics(self):
         n = self.name
@@ -106,7 +182,7 @@ class SegmentationTask(Task):
         ]
 
     def update_metric_states(self, metrics, y_true, y_pred, mask):
-        labels = ops.maximum(ops.cast(y_true, "int32"), 0)
+        labels = self._ids(y_true)
         hit = _ops.argmax(y_pred) == labels
         metrics[0].update_state(ops.cast(hit, "float32"), mask)
         metrics[1].update_state(labels, y_pred, sample_weight=mask)

@@ -186,7 +186,7 @@ def train_single_task(
         backbone,
         [task],
         input_shape,
-        weights=backbone_weights,
+        backbone_weights=backbone_weights,
         heads={task.name: head} if head else None,
         name=name or f"{task.name}_single_task",
     )

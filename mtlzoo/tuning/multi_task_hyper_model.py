@@ -241,7 +241,7 @@ class MultiTaskHyperModel(kt.HyperModel):
             self.backbone,
             self.tasks,
             self.input_shape,
-            weights=weights,
+            backbone_weights=weights,
             branch_points=self.branch_points(hp),
             heads=self.head_options(hp),
         )

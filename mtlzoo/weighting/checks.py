@@ -82,3 +82,69 @@ def assert_finite(losses, grads=None, task_names=None):
             lambda g: g if g is None else tf.identity(g), grads
         )
     return losses, grads
+
+
+def finite_checks(losses, grads=None, task_names=None):
+    """The NaN/inf checks of `assert_finite`, as booleans with messages.
+
+    For a caller that raises later (the train step raises after restoring
+    the model, see `mtlzoo.model.step_guard`). Arguments as
+    `assert_finite`.
+
+    `losses` may be None (only the gradients are checked; `task_names`
+    is then required).
+
+    Returns:
+        A list of `(ok, message)`: a scalar bool tensor, and a string
+        tensor naming the task and its non-finite value.
+    """
+    out = []
+    if losses is None:
+        return out + _gradient_checks(grads, list(task_names))
+    if isinstance(losses, (list, tuple)):
+        losses = tf.stack([tf.convert_to_tensor(v) for v in losses])
+    losses = tf.reshape(tf.convert_to_tensor(losses), (-1,))
+    count = losses.shape[0]
+    if task_names is None:
+        task_names = [f"task_{index}" for index in range(count)]
+    task_names = list(task_names)
+    if count is not None and len(task_names) != count:
+        raise ValueError(
+            f"Expected {count} task names, one per loss. "
+            f"Received: task_names={task_names}"
+        )
+    for index, name in enumerate(task_names):
+        value = losses[index]
+        message = tf.strings.format(
+            f"Loss of task '{name}' is NaN or inf (its images and labels "
+            "passed the checks: the model or the learning rate diverged). "
+            "Received: loss={}",
+            value,
+        )
+        out.append((tf.math.is_finite(value), message))
+    if grads is None:
+        return out
+    return out + _gradient_checks(grads, task_names)
+
+
+def _gradient_checks(grads, task_names):
+    out = []
+    if not isinstance(grads, (list, tuple)):
+        grads = tf.convert_to_tensor(grads)
+        totals = tf.reduce_sum(tf.reshape(grads, (len(task_names), -1)), 1)
+        totals = [totals[index] for index in range(len(task_names))]
+    else:
+        totals = []
+        for task_grads in grads:
+            if isinstance(task_grads, (list, tuple)):
+                parts = [tf.reduce_sum(g) for g in task_grads if g is not None]
+                totals.append(tf.add_n(parts) if parts else tf.zeros(()))
+            else:
+                totals.append(tf.reduce_sum(task_grads))
+    for name, total in zip(task_names, totals):
+        message = (
+            f"Gradient of task '{name}' has NaN or inf values although its "
+            "loss is finite. Received: a non-finite gradient"
+        )
+        out.append((tf.math.is_finite(total), message))
+    return out

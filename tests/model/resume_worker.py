@@ -79,6 +79,9 @@ def multi_task_model(weighting, head_optimizers):
         }
     if weighting in ("pcgrad", "rlw", "grad_drop"):
         weighting = mtlzoo.weighting.get(weighting, seed=1)
+    elif weighting == "dtp":
+        kpi = {"digit": "digit_accuracy", "size": "size_accuracy"}
+        weighting = mtlzoo.weighting.get(weighting, kpi=kpi)
     model.compile(
         optimizer=keras.optimizers.Adam(1e-2), weighting=weighting, **options
     )
