@@ -84,7 +84,7 @@ def export(
         verbose: bool. Print progress. Defaults to False.
         float_layers: for int8: `"auto"` (fully integer, unless that
             misses the accuracy target on the check labels: then the
-            first backbone stage stays in float32; see
+            first two backbone stages stay in float32; see
             `mtlzoo.quantization`), None or `[]` (fully integer) or a list
             of layer names kept in float32. Defaults to `"auto"`.
 
@@ -95,7 +95,7 @@ def export(
         `output_names` (signature output name -> task), `tasks` (task ->
         agreement numbers) and, for int8, `float_layers` (kept in
         float32), `float_tensors`, `float_fallback` (when `"auto"` kept
-        the first stage in float: what the fully integer model missed) and
+        the first stages in float: what the fully integer model missed) and
         `targets` (see `mtlzoo.quantization.int8_targets`:
         size ratio >= 3.0 for files of 1 MB and more, every accuracy drop
         <= 1 point; `missed` lists what is not met).
@@ -193,9 +193,9 @@ def export(
         mapping, tasks = _check(model, runner, *check)
         fallback = None
         if quantize == "int8" and auto:
-            # Fully integer first; the first stage in float32 only when
+            # Fully integer first; the first stages in float32 only when
             # that misses the accuracy target.
-            retry = _first_stage_fallback(
+            retry = _early_stage_fallback(
                 model, saved, calib, calibration_samples, tasks, check, verbose
             )
             if retry is not None:
@@ -231,8 +231,8 @@ def export(
     return report
 
 
-def _first_stage_fallback(model, saved, calib, samples, tasks, check, log):
-    """The int8 export with the first stage in float32, when the fully
+def _early_stage_fallback(model, saved, calib, samples, tasks, check, log):
+    """The int8 export with the first stages in float32, when the fully
     integer one (whose check gave `tasks`) misses an accuracy target and
     this does better; else None.
 

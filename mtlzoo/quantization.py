@@ -1,17 +1,18 @@
 """int8 TFLite conversion: calibration, float fallback, targets.
 
 Full-integer int8 adds rounding noise at every layer. On the presets, the
-noise of the first, high-resolution stage counts most: with every layer in
-int8, `fashion_mobilenetv2_multitask` loses 1.4-1.5 points of garment
-accuracy (1000 test images); with its first stage (`P1`, two layers
-holding 0.1 % of the weights) kept in float32 it loses 0.3-0.6, for a file
-1 % larger. Other presets lose at most 0.3 points fully integer, where a
-float first stage only makes the file bigger. So `export(...,
-quantize="int8")` (`float_layers="auto"`) converts fully integer, checks
-the accuracy drop on the check labels, and converts again with the first
-stage in float32 only when a task misses the target. Pass
-`float_layers=[]` for a fully integer model (e.g. for an int8-only
-accelerator), or the names of the layers to keep in float.
+noise of the first, high-resolution stages counts most: with every layer in
+int8, `fashion_mobilenetv2_multitask` loses 1.4-1.6 points of garment
+accuracy (1000 test images); with its first stage (`P1`) kept in float32 it
+loses 0.9, with its first two (`P1`, `P2`: 0.7 % of the weights) 0.0, for
+a file 3 % larger. The other presets lose at most 0.3 points fully
+integer, where float stages only make the file bigger (3.5x instead of
+3.8x smaller). So `export(..., quantize="int8")` (`float_layers="auto"`)
+converts fully integer, checks the accuracy drop on the check labels, and
+converts again with the first two stages in float32 only when a task
+misses the target. Pass `float_layers=[]` for a fully integer model (e.g.
+for an int8-only accelerator), or the names of the layers to keep in
+float.
 
 The float fallback uses TensorFlow's selective quantization
 (`tf.lite.experimental.QuantizationDebugger` with `denylisted_nodes`).
@@ -35,25 +36,28 @@ INT8_MAX_ACCURACY_DROP = 1.0
 _SUFFIX = re.compile(r"_\d+$")
 
 
-def first_stage_layers(model):
-    """Names of the model's layers of its first level (`"auto"`).
+def early_stage_layers(model, count=2):
+    """Names of the model's layers of its first `count` levels (`"auto"`).
 
     The backbone stages of a `MultiTaskModel` are sub-models named
     `<backbone or branch>_<level>` (`mobilenet_v2_P1`); this returns those
-    of `model.levels[0]`, or `[]` for a model without levels.
+    of `model.levels[:count]`, or `[]` for a model without levels.
     """
-    levels = getattr(model, "levels", None)
-    if not levels:
+    levels = getattr(model, "levels", None) or []
+    suffixes = tuple(f"_{level}" for level in levels[:count])
+    if not suffixes:
         return []
-    suffix = f"_{levels[0]}"
-    return [layer.name for layer in model.layers if layer.name.endswith(suffix)]
+    return [
+        layer.name for layer in model.layers if layer.name.endswith(suffixes)
+    ]
 
 
 def check_float_layers(float_layers, model):
     """The list of layer names `float_layers` stands for.
 
     Args:
-        float_layers: `"auto"` (the first stage, see `first_stage_layers`),
+        float_layers: `"auto"` (the first two stages, see
+            `early_stage_layers`),
             None or `[]` (none) or a list of layer names.
         model: the model being exported.
 
@@ -61,7 +65,7 @@ def check_float_layers(float_layers, model):
         list of str.
     """
     if float_layers == "auto":
-        return first_stage_layers(model)
+        return early_stage_layers(model)
     if float_layers is None:
         return []
     if isinstance(float_layers, str) or not all(

@@ -22,9 +22,10 @@ def model():
     return mtlzoo.build("tiny", TASKS, input_shape=SHAPE)
 
 
-def test_first_stage_layers(model):
-    assert quantization.first_stage_layers(model) == ["tiny_P1"]
-    assert quantization.check_float_layers("auto", model) == ["tiny_P1"]
+def test_early_stage_layers(model):
+    first = ["tiny_P1", "tiny_P2"]
+    assert quantization.early_stage_layers(model) == first
+    assert quantization.check_float_layers("auto", model) == first
     assert quantization.check_float_layers(None, model) == []
     assert quantization.check_float_layers(["a"], model) == ["a"]
     for bad in ("tiny_P1", [""], [3]):
@@ -76,7 +77,7 @@ def test_auto_falls_back_when_fully_integer_misses(
         model, str(tmp_path / "d.tflite"), format="tflite", quantize="int8",
         representative_data=x, sample_inputs=(x, y),
     )  # fmt: skip
-    assert report["float_layers"] == ["tiny_P1"]
+    assert report["float_layers"] == ["tiny_P1", "tiny_P2"]
     assert report["float_fallback"]["fully_integer_missed"] == [
         "shape: accuracy drop 2.00 > 1.0 points"
     ]

@@ -97,7 +97,7 @@ def fine_tune(
     weighting=None,
     learning_rate=None,
     freeze_until=None,
-    batch_norm="frozen",
+    batch_norm="recalibrate",
     seed=0,
     name=None,
     verbose=2,
@@ -134,7 +134,7 @@ def fine_tune(
             `MultiTaskModel.from_preset`): `"frozen"` (the preset's run in
             inference mode, so `fit` and `evaluate` agree), `"recalibrate"`
             (they train, and `fit` re-estimates their statistics at its
-            end) or `"train"`. Defaults to `"frozen"`.
+            end) or `"train"`. Defaults to `"recalibrate"`.
         seed: int. Defaults to 0.
         name: str. Run name. Defaults to `<preset>_<data file stem>`.
         verbose: int. Keras `fit` verbosity. Defaults to 2.

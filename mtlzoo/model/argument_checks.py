@@ -1,5 +1,7 @@
 """Checks of the `MultiTaskModel` constructor and `compile()` arguments."""
 
+import math
+
 
 def check_compile_kwargs(kwargs):
     """Refuse Keras' `loss`/`metrics` and unknown `compile()` arguments.
@@ -24,7 +26,8 @@ def check_compile_kwargs(kwargs):
 
 
 def check_loss_weights(loss_weights, task_names):
-    """Validate `loss_weights`: a dict task name -> non-negative number."""
+    """Validate `loss_weights`: a dict task name -> finite, non-negative
+    number (not a bool)."""
     if not isinstance(loss_weights, dict):
         raise ValueError(
             "`loss_weights` must be a dict task name -> float. "
@@ -38,10 +41,16 @@ def check_loss_weights(loss_weights, task_names):
             f"Received: loss_weights={loss_weights!r}"
         )
     for name, value in loss_weights.items():
-        if not isinstance(value, (int, float)) or value < 0:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not math.isfinite(value)
+            or value < 0
+        ):
             raise ValueError(
-                f"Loss weight of task '{name}' must be a non-negative "
-                f"number. Received: loss_weights[{name!r}]={value!r}"
+                f"Loss weight of task '{name}' must be a finite, "
+                "non-negative number. "
+                f"Received: loss_weights[{name!r}]={value!r}"
             )
 
 

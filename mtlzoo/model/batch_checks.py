@@ -104,12 +104,11 @@ def _first_bad(bad, values):
     size = tf.size(flat)
     batch = tf.maximum(tf.shape(bad)[0], 1) if bad.shape.rank else 1
     per_sample = tf.maximum(size // batch, 1)
+    # One padding entry, so that an empty batch gathers a 0.
+    values = tf.convert_to_tensor(values)
     flat_values = tf.reshape(values, (-1,))
-    value = tf.cond(
-        size > 0,
-        lambda: tf.gather(flat_values, tf.minimum(index, size - 1)),
-        lambda: tf.zeros((), flat_values.dtype),
-    )
+    flat_values = tf.concat([flat_values, tf.zeros((1,), values.dtype)], 0)
+    value = tf.gather(flat_values, tf.minimum(index, size))
     return ok, value, index // per_sample
 
 

@@ -39,6 +39,7 @@ from mtlzoo.model.train_step import prediction
 from mtlzoo.model.training_state import TrainingState
 from mtlzoo.model.variable_partition import VariablePartition
 from mtlzoo.model.weighting_callbacks import with_weighting_callbacks
+from mtlzoo.model.weights_file import check_weights_file
 from mtlzoo.tasks import validate_tasks
 
 
@@ -494,6 +495,12 @@ class MultiTaskModel(keras.Model):
         checks = getattr(self._state, "predict_checks", True)
         return prediction(self, x, check_inputs=checks)
 
+    def load_weights(self, filepath, *args, **kwargs):
+        """`keras.Model.load_weights`, refusing a file saved by a model with
+        other tasks (see `mtlzoo.model.weights_file`)."""
+        check_weights_file(self, filepath)
+        return super().load_weights(filepath, *args, **kwargs)
+
     # The functions Keras runs raise the checks' errors as ValueErrors.
     def make_train_function(self, force=False):
         super().make_train_function(force)
@@ -573,6 +580,7 @@ class MultiTaskModel(keras.Model):
         else:
             step = loss_method_step
         y_pred, losses, total = step(parts, x, y, sample_weights)
+        y, sample_weights = parts.batch  # as checked by the step
         self._loss_tracker.update_state(total)
         logs = self._update_logs(y, y_pred, sample_weights, losses)
         for n in self.task_names:
@@ -585,6 +593,7 @@ class MultiTaskModel(keras.Model):
         x, y, sample_weights = self._unpack(data)
         parts = self._step_parts()
         y_pred, losses, total = evaluation_losses(parts, x, y, sample_weights)
+        y, sample_weights = parts.batch  # as checked by the step
         self._loss_tracker.update_state(total)
         return self._update_logs(y, y_pred, sample_weights, losses)
 

@@ -39,6 +39,9 @@ class StepParts:
         optimizer: `keras.optimizers.Optimizer`. For the main variables.
         head_optimizers: dict task name -> optimizer for that task's head
             variables (may be empty).
+        batch: `(y, sample_weights)` as the step checked and used them
+            (labels whose batch size differs replaced by missing ones),
+            set by the step for the metric updates. Defaults to None.
     """
 
     forward: object
@@ -47,6 +50,7 @@ class StepParts:
     weighting: object
     optimizer: object
     head_optimizers: dict
+    batch: tuple = None
 
     def uses_gradient_method(self):
         """Whether the step combines per-task gradients.
@@ -111,6 +115,7 @@ def guarded_batch(parts, x, y, sample_weights):
         sample_weights,
         inputs=parts.objective.check_finite,
     )
+    parts.batch = (y, sample_weights)
     return guard, y, sample_weights
 
 
@@ -195,6 +200,7 @@ def evaluation_losses(parts, x, y, sample_weights):
     y, sample_weights = check_batch(
         guard, objective.tasks, x, y, sample_weights
     )
+    parts.batch = (y, sample_weights)
     y_pred, _ = parts.forward(x, training=False)
     task = objective.task_losses(y, y_pred, sample_weights)
     total = ops.sum(objective.weights() * task.present * task.losses)

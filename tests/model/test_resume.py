@@ -45,6 +45,7 @@ def run_worker(out, *args):
 def resume_difference(tmp_path, *args, save_freq="epoch", kill_at=5):
     """Max abs difference of every variable, uninterrupted vs killed and
     resumed; and the resumed run's stderr."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
     full, resumed = tmp_path / "full.npz", tmp_path / "resumed.npz"
     result = run_worker(full, *args)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -67,8 +67,9 @@ def add_parser(subparsers):
         "--float-layers",
         default="auto",
         help="int8: layers kept in float32, comma-separated names; 'auto' "
-        "(the first backbone stage, whose int8 noise costs most accuracy) "
-        "or 'none' (fully integer) (default: %(default)s)",
+        "(fully integer, unless a task then loses more than 1 point: then "
+        "the first two backbone stages stay float) or 'none' (fully "
+        "integer) (default: %(default)s)",
     )
     parser.add_argument(
         "--fail-on-miss",

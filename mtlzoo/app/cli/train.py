@@ -109,9 +109,9 @@ def add_parser(subparsers):
         default=None,
         choices=("frozen", "recalibrate", "train"),
         help="with --preset: BatchNormalization while fine-tuning (default "
-        "frozen: the preset's run in inference mode, so training and "
-        "inference agree; recalibrate: they train and their statistics are "
-        "re-estimated after fit)",
+        "recalibrate: they train and their statistics are re-estimated "
+        "exactly after fit, so training and inference agree; frozen: the "
+        "preset's run in inference mode, best with a low learning rate)",
     )
     parser.add_argument(
         "--output",
@@ -227,7 +227,7 @@ def _fine_tune(args, verbose):
         weighting=args.weighting,
         learning_rate=args.learning_rate,
         freeze_until=args.freeze_until,
-        batch_norm=args.batch_norm or "frozen",
+        batch_norm=args.batch_norm or "recalibrate",
         name=name,
         verbose=verbose,
     )
