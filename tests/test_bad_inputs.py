@@ -189,7 +189,7 @@ API = [
     ("build-unknown-kwarg", _build("tiny", TWO, SHAPE, wobble=3), "wobble"),
     (
         "build-missing-weights",
-        _build("tiny", TWO, SHAPE, weights="/no/such.weights.h5"),
+        _build("tiny", TWO, SHAPE, backbone_weights="/no/such.weights.h5"),
         "/no/such.weights.h5",
     ),
     ("task-unknown-kind", _task("a", "colour"), "colour"),
@@ -342,15 +342,10 @@ API = [
         lambda t: mtlzoo.weighting.get("no_such_method"),
         "no_such_method",
     ),
-    pytest.param(
+    (
         "weighting-bad-option",
         lambda t: mtlzoo.weighting.get("pcgrad", wobble=1),
         "wobble",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="Keras' 'Unrecognized keyword arguments' message, no "
-            "'Received' (mtlzoo/weighting/__init__.py get)",
-        ),
     ),
     (
         "tuner-empty-head-units",
@@ -416,15 +411,10 @@ CLI = [
         lambda t: ["predict", "fashion_tiny_test", "/no/such.png"],
         "/no/such.png",
     ),
-    pytest.param(
+    (
         "cli-predict-bad-model-file",
         lambda t: ["predict", _garbage_keras(t), _garbage_keras(t)],
         "garbage.keras",
-        marks=pytest.mark.xfail(
-            strict=True,
-            reason="the JSON error does not name the file "
-            "(mtlzoo/app/model_source.py)",
-        ),
     ),
     (
         "cli-train-missing-config",

@@ -50,7 +50,14 @@ def load(name):
             raise ValueError(f"No such .keras file. Received: name={name!r}")
         for module in _REGISTERING_MODULES:
             importlib.import_module(module)
-        return keras.models.load_model(name, compile=False), None, stem
+        try:
+            model = keras.models.load_model(name, compile=False)
+        except Exception as error:  # zip, JSON and h5 errors come in types
+            raise ValueError(
+                f"Cannot read {name} as a Keras model file: "
+                f"{type(error).__name__}: {error}. Received: name={name!r}"
+            ) from None
+        return model, None, stem
     if name.endswith(".json"):
         import json
 

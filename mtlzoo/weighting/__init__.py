@@ -64,7 +64,16 @@ def get(identifier, **kwargs):
             key, preset = PRESETS[key]
             kwargs = dict(preset, **kwargs)
         if key in WEIGHTINGS:
-            return WEIGHTINGS.get(key)(**kwargs)
+            cls = WEIGHTINGS.get(key)
+            try:
+                return cls(**kwargs)
+            except (TypeError, ValueError) as error:
+                if "keyword argument" not in str(error):
+                    raise
+                raise ValueError(
+                    f"Unknown option(s) for weighting method '{key}' "
+                    f"({cls.__name__}): {error}. Received: kwargs={kwargs}"
+                ) from None
     raise ValueError(
         f"Unknown weighting method. Expected one of {list_weightings()} or a "
         f"mtlzoo.weighting.Weighting. Received: weighting={identifier!r}"

@@ -11,7 +11,7 @@ from mtlzoo.datasets.registry import DATASETS
 
 PACKAGE = pathlib.Path(datasets.__file__).parent
 # Public modules that are helpers, not loaders.
-HELPERS = {"partial_labels", "registry", "sources", "tfds_features"}
+HELPERS = {"config", "partial_labels", "registry", "sources", "tfds_features"}
 LOADERS = [
     "celeb_a",
     "cityscapes",
