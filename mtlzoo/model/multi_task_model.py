@@ -369,7 +369,11 @@ class MultiTaskModel(keras.Model):
             check_finite: bool. Stop training with an error naming the task
                 when a task loss (or, for gradient methods, a task
                 gradient) is NaN or inf, instead of silently poisoning the
-                weights. Defaults to True.
+                weights. A failed step (this check, a label rule or a
+                non-finite input) leaves the model bit-identical: nothing it
+                may write (weights, BatchNorm statistics, task weights,
+                optimizer slots, weighting state) is changed. Defaults to
+                True.
         """
         check_compile_kwargs(kwargs)
         if loss_weights is not None:
