@@ -2,6 +2,7 @@
 
 from mtlzoo.presets import converted as converted_lib
 from mtlzoo.presets import registry
+from mtlzoo.presets._card_text import header_lines
 
 
 def info(name):
@@ -110,22 +111,8 @@ def render_markdown(card):
     if card.get("converted"):
         return converted_lib.render_markdown(card)
     minutes = card["training_minutes"]
-    lines = [
-        f"# `{card['name']}`",
-        "",
-        card["description"],
-        "",
-        "```python",
-        "import mtlzoo",
-        f'model = mtlzoo.load("{card["name"]}")',
-        "```",
-        "",
-        f"- Backbone: `{card['backbone']}`, input "
-        f"{tuple(card['input_shape'])} (raw pixels 0..255)",
-        _sharing_line(card),
-        f"- Parameters: {card['params']:,}; weights "
-        f"`{card['weights_file']}` ({card['weights_bytes'] / 1024:.1f} KiB, "
-        f"sha256 `{card['sha256'][:16]}...`)",
+    lines = header_lines(card, " (raw pixels 0..255)", _sharing_line(card))
+    lines += [
         f"- Training: {card['training']['epochs']} epochs on "
         f"{card['training']['train_samples']:,} samples, batch "
         f"{card['training']['batch_size']}, weighting "

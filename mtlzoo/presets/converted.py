@@ -21,6 +21,8 @@ Imports no TensorFlow (the schema and the cards use it).
 
 import re
 
+from mtlzoo.presets._card_text import header_lines
+
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 TOP = {
     "name": (str, True),
@@ -175,21 +177,8 @@ def render_markdown(card):
     record = source["converted_from"]
     agreement = card["agreement"]
     latency = card["latency"]
-    lines = [
-        f"# `{card['name']}`",
-        "",
-        card["description"],
-        "",
-        "```python",
-        "import mtlzoo",
-        f'model = mtlzoo.load("{card["name"]}")',
-        "```",
-        "",
-        f"- Backbone: `{card['backbone']}`, input "
-        f"{tuple(card['input_shape'])}: {source['input']}",
-        f"- Parameters: {card['params']:,}; weights "
-        f"`{card['weights_file']}` ({card['weights_bytes'] / 1024:.1f} KiB, "
-        f"sha256 `{card['sha256'][:16]}...`)",
+    lines = header_lines(card, f": {source['input']}")
+    lines += [
         f"- Converted from: `{record['package']}` {record['version']}, "
         f"`{record['file']}` (sha256 `{record['sha256'][:16]}...`), "
         f"licence {record['license']}; not trained by mtlzoo",
