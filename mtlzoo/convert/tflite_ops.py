@@ -36,21 +36,29 @@ def _activate(builder, op, x):
     return layers.Activation(activation, name=builder.name(op, activation))(x)
 
 
+def _conv_options(builder, op, bias):
+    """Keyword arguments a TFLite (depthwise) convolution's options give
+    its Keras layer."""
+    return {
+        "strides": (op.options["StrideH"], op.options["StrideW"]),
+        "padding": _padding(op),
+        "dilation_rate": (
+            op.options.get("DilationHFactor", 1),
+            op.options.get("DilationWFactor", 1),
+        ),
+        "activation": fused_activation(op),
+        "use_bias": bias is not None,
+        "name": builder.name(op),
+    }
+
+
 def conv_2d(builder, op):
     x, kernel, bias = builder.inputs(op, 3)
     kernel = np.transpose(kernel, (1, 2, 3, 0))  # OHWI -> HWIO
     layer = layers.Conv2D(
         kernel.shape[-1],
         kernel.shape[:2],
-        strides=(op.options["StrideH"], op.options["StrideW"]),
-        padding=_padding(op),
-        dilation_rate=(
-            op.options.get("DilationHFactor", 1),
-            op.options.get("DilationWFactor", 1),
-        ),
-        activation=fused_activation(op),
-        use_bias=bias is not None,
-        name=builder.name(op),
+        **_conv_options(builder, op, bias),
     )
     return builder.apply(layer, x, [kernel] + _bias(bias))
 
@@ -63,16 +71,8 @@ def depthwise_conv_2d(builder, op):
     kernel = kernel.reshape(kernel.shape[1:3] + (channels, multiplier))
     layer = layers.DepthwiseConv2D(
         kernel.shape[:2],
-        strides=(op.options["StrideH"], op.options["StrideW"]),
-        padding=_padding(op),
         depth_multiplier=multiplier,
-        dilation_rate=(
-            op.options.get("DilationHFactor", 1),
-            op.options.get("DilationWFactor", 1),
-        ),
-        activation=fused_activation(op),
-        use_bias=bias is not None,
-        name=builder.name(op),
+        **_conv_options(builder, op, bias),
     )
     return builder.apply(layer, x, [kernel] + _bias(bias))
 
