@@ -38,8 +38,11 @@ GRADIENT = [
     "nash_mtl",
     "aligned_mtl",
 ]
+# Cheaper settings measured at many tasks: (method, label, options).
+CHEAP_VARIANTS = []
 # Task kinds cycled over: (kind, Task arguments, plain-Keras loss and
-# metrics of the hand-written baseline).
+# metrics of the hand-written baseline). 3 tasks: classification,
+# segmentation, regression; 5 and more: all five kinds.
 KIND_CYCLE = [
     (
         "classification",
@@ -47,12 +50,19 @@ KIND_CYCLE = [
         "sparse_categorical_crossentropy",
         ["accuracy"],
     ),
-    ("regression", {"head": {"units": 64}}, "mse", None),
     (
         "segmentation",
         {"num_classes": 3, "head": {"width": 16}},
         "sparse_categorical_crossentropy",
         ["accuracy"],
+    ),
+    ("regression", {"head": {"units": 64}}, "mse", None),
+    ("keypoints", {"num_keypoints": 5, "head": {"units": 64}}, "mse", None),
+    (
+        "multilabel",
+        {"num_classes": 8, "head": {"units": 64}},
+        "binary_crossentropy",
+        None,
     ),
 ]
 
@@ -94,68 +104,112 @@ def _fit_epoch(model, x, y, batch):
     return float(np.median(timer.times[1:])), peak - before
 
 
+def configurations(args, count):
+    """`(label, method name, options)` of every configuration measured at
+    `count` tasks: loss-level methods, every gradient method with
+    representation gradients, with shared-parameter gradients when `count`
+    is in `--param-tasks`, and the cheap variants (`CHEAP_VARIANTS`)."""
+    configs = [(name, name, {}) for name in LOSS_LEVEL]
+    rep = {"representation_gradients": True}
+    if count in args.param_tasks:
+        configs += [(name, name, {}) for name in GRADIENT]
+    configs += [
+        (f"{name} (representation grads)", name, rep) for name in GRADIENT
+    ]
+    if count in args.variant_tasks:
+        configs += [
+            (f"{name} (representation grads, {label})", name, dict(rep, **opts))
+            for name, label, opts in CHEAP_VARIANTS
+        ]
+    return configs
+
+
 def run(args, count):
     tasks, losses, metrics = make_tasks(count)
     shape = (args.size, args.size, 3)
     n = args.batch * args.steps
     x = testing.random_images(shape, n)
     y = testing.random_labels(tasks, shape, n)
+    # Plain Keras has no masked losses: missing keypoint coordinates -> 0.
+    y_plain = {k: np.nan_to_num(v) for k, v in y.items()}
 
     def build():
         keras.utils.set_random_seed(0)
         return mtlzoo.build(args.backbone, tasks, shape)
 
     models = {}
-    # Plain Keras on the same graph.
     model = build()
     plain = keras.Model(model.inputs, model.outputs_dict())
     plain.compile(optimizer="adam", loss=losses, metrics=metrics)
-    models[("plain Keras", False)] = plain
-    configs = [(m, False) for m in LOSS_LEVEL]
-    configs += [(m, False) for m in GRADIENT] + [(m, True) for m in GRADIENT]
-    for name, rep in configs:
+    models["plain Keras"] = (plain, y_plain)
+    for label, name, options in configurations(args, count):
         model = build()
-        kwargs = {"representation_gradients": True} if rep else {}
         model.compile(
-            optimizer="adam", weighting=mtlzoo.weighting.get(name, **kwargs)
+            optimizer="adam", weighting=mtlzoo.weighting.get(name, **options)
         )
-        models[(name, rep)] = model
+        models[label] = (model, y)
     # Trace every configuration first, then measure them in interleaved
     # rounds, so a change in machine load hits all of them alike.
-    for model in models.values():
+    start = time.perf_counter()
+    for model, labels in models.values():
         model.fit(
             x[: args.batch],
-            {k: v[: args.batch] for k, v in y.items()},
+            {k: v[: args.batch] for k, v in labels.items()},
             verbose=0,
         )
+    traced = time.perf_counter() - start
+    print(f"  {count} tasks: traced in {traced:.0f} s", flush=True)
     times = {key: [] for key in models}
     memory = {key: [] for key in models}
     for round_ in range(args.rounds):
-        for key, model in models.items():
-            sec, mem = _fit_epoch(model, x, y, args.batch)
+        for key, (model, labels) in models.items():
+            sec, mem = _fit_epoch(model, x, labels, args.batch)
             times[key].append(sec)
             memory[key].append(mem)
         print(f"  {count} tasks: round {round_ + 1}/{args.rounds}", flush=True)
     sec = {key: float(np.median(v)) for key, v in times.items()}
     mem = {key: float(np.median(v)) for key, v in memory.items()}
-    base_time, base_mem = sec[("equal", False)], mem[("equal", False)]
+    base_time, base_mem = sec["equal"], mem["equal"]
     rows = []
-    for name, rep in models:
-        label = name + (" (representation grads)" if rep else "")
+    for label in models:
         rows.append(
-            f"| {count} | {label} | {sec[(name, rep)] * 1000:.1f} | "
-            f"{sec[(name, rep)] / base_time:.2f} | "
-            f"{mem[(name, rep)] / base_mem:.2f} |"
+            f"| {count} | {label} | {sec[label] * 1000:.1f} | "
+            f"{sec[label] / base_time:.2f} | "
+            f"{mem[label] / base_mem:.2f} |"
         )
-    plain_time = sec[("plain Keras", False)]
+    plain_time = sec["plain Keras"]
     header = (
         f"\n{count} tasks, {args.backbone} {args.size}px, batch {args.batch}: "
         f"mtlzoo equal weighting {base_time * 1000:.1f} ms/step, plain Keras "
         f"fit of the same graph {plain_time * 1000:.1f} ms/step "
         f"(mtlzoo/plain = {base_time / plain_time:.3f}); step working "
-        f"memory of equal weighting {base_mem / 2**20:.0f} MiB"
+        f"memory of equal weighting {base_mem / 2**20:.0f} MiB; tracing "
+        f"every configuration took {traced:.0f} s"
     )
-    return header, rows
+    ratios = {label: sec[label] / base_time for label in models}
+    return header, rows, ratios
+
+
+def summary(ratios_by_count):
+    """Markdown table: one row per configuration, one column per task
+    count, the step-time ratio to equal weighting."""
+    counts = sorted(ratios_by_count)
+    labels = []
+    for count in counts:
+        labels += [k for k in ratios_by_count[count] if k not in labels]
+    lines = [
+        "| method | " + " | ".join(f"{c} tasks" for c in counts) + " |",
+        "|---" * (len(counts) + 1) + "|",
+    ]
+    for label in labels:
+        cells = [
+            f"{ratios_by_count[c][label]:.2f}"
+            if label in ratios_by_count[c]
+            else "-"
+            for c in counts
+        ]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def main():
@@ -165,7 +219,21 @@ def main():
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--steps", type=int, default=12)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--tasks", type=int, nargs="+", default=[3, 5])
+    parser.add_argument("--tasks", type=int, nargs="+", default=[3, 5, 10, 20])
+    parser.add_argument(
+        "--param-tasks",
+        type=int,
+        nargs="*",
+        default=[3, 5],
+        help="task counts also measured with shared-parameter gradients",
+    )
+    parser.add_argument(
+        "--variant-tasks",
+        type=int,
+        nargs="*",
+        default=[10, 20],
+        help="task counts at which the cheap variants are measured",
+    )
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     lines = [
@@ -174,11 +242,20 @@ def main():
         "|---|---|---|---|---|",
     ]
     headers = []
+    ratios = {}
     for count in args.tasks:
-        header, rows = run(args, count)
+        header, rows, ratios[count] = run(args, count)
         headers.append(header)
         lines += rows
-    text = "\n".join(headers) + "\n\n" + "\n".join(lines) + "\n"
+    text = (
+        "\n## Step time / equal weighting\n\n"
+        + summary(ratios)
+        + "\n\n## Every measurement\n"
+        + "\n".join(headers)
+        + "\n\n"
+        + "\n".join(lines)
+        + "\n"
+    )
     print(text)
     if args.out:
         with open(args.out, "w") as f:

@@ -32,6 +32,7 @@ _PUBLIC = {
     "list_models": ("mtlzoo.zoo", "list_models"),
     "load": ("mtlzoo.zoo", "load"),
     "metrics": ("mtlzoo.metrics", None),
+    "postprocess": ("mtlzoo.zoo.post_processing", "postprocess"),
     "recalibrate_batch_norm": (
         "mtlzoo.model.batch_norm",
         "recalibrate_batch_norm",

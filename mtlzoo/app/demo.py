@@ -5,6 +5,7 @@ import time
 
 import numpy as np
 
+from mtlzoo.presets import converted
 from mtlzoo.presets import registry
 from mtlzoo.zoo import evaluation
 
@@ -115,6 +116,13 @@ def run_demo(name=None, out=None, num_images=6, verbose=True):
     to the card's full-test-split values, and writes a PNG panel: each
     image, its predicted masks (or depth / normals), its predicted labels.
 
+    A preset converted from another runtime (no dataset sample) runs
+    instead on a real photo shipped with mtlzoo (the astronaut, or a
+    crop of it) through `mtlzoo.postprocess`, prints its outputs in the
+    photo's pixels and writes the photo with them drawn (keypoints and
+    skeleton, mask overlay, box, class and value text); see
+    `mtlzoo.app.photo_demo`.
+
     Args:
         name: str. A preset name. Defaults to `DEFAULT_PRESET`
             (`"fashion_mobilenetv2_multitask"`).
@@ -127,7 +135,8 @@ def run_demo(name=None, out=None, num_images=6, verbose=True):
     Returns:
         dict with `name`, `metrics` (on the sample), `card_metrics` (the
         card's full-test-split values), `num_samples`, `png` (path) and
-        `seconds`.
+        `seconds`; for a converted preset `name`, `photo`, `crop_box`,
+        `result` (post-processed outputs), `lines`, `png` and `seconds`.
 
     Example:
 
@@ -145,6 +154,10 @@ def run_demo(name=None, out=None, num_images=6, verbose=True):
         )
     config = registry.get_config(name)
     out = os.fspath(out) if out is not None else "mtlzoo_demo.png"
+    if converted.is_converted(config):
+        from mtlzoo.app import photo_demo
+
+        return photo_demo.run_photo_demo(name, config, out, verbose)
     model = load(name)
     ds = _demo_dataset(config, 256)
     metrics = evaluation.measure(model, ds)

@@ -27,11 +27,14 @@ TensorShape([2, 1, 1, 16])
 """
 
 from mtlzoo.backbones import applications  # noqa: F401  (registers)
+from mtlzoo.backbones import converted  # noqa: F401  (registers)
 from mtlzoo.backbones import lenet  # noqa: F401  (registers)
 from mtlzoo.backbones import mtcnn_onet  # noqa: F401  (registers)
 from mtlzoo.backbones import resnet_small  # noqa: F401  (registers)
 from mtlzoo.backbones import tiny  # noqa: F401  (registers)
+from mtlzoo.backbones import tiny_xception  # noqa: F401  (registers)
 from mtlzoo.backbones._blocks import BN_MOMENTUM
+from mtlzoo.backbones.converted import register_converted_backbone
 from mtlzoo.backbones.levels import find_levels
 from mtlzoo.backbones.model_backbone import ModelBackbone
 from mtlzoo.backbones.preprocess import PREPROCESSING_MODES
@@ -56,5 +59,6 @@ __all__ = [
     "get",
     "list_backbones",
     "register_backbone",
+    "register_converted_backbone",
     "resolve",
 ]

@@ -12,6 +12,7 @@ from mtlzoo.heads.base import register_head
 from mtlzoo.heads.box import BoxHead
 from mtlzoo.heads.classification import ClassificationHead
 from mtlzoo.heads.dense import DenseHead
+from mtlzoo.heads.graph import GraphHead
 from mtlzoo.heads.keypoints import KeypointsHead
 from mtlzoo.heads.regression import RegressionHead
 
@@ -41,11 +42,12 @@ def list_heads(pattern=None):
 def build_head(task, options=None):
     """Return the head block for `task` configured by `options` (a dict).
 
-    The head class is the task kind's `default_head`; `options` update the
-    task's own `head` options.
+    The head class is the task kind's `default_head`, or the head the
+    option `"type"` names (e.g. `{"type": "graph", "graph": ...}`);
+    `options` update the task's own `head` options.
     """
     options = dict(task.head, **(options or {}))
-    cls = get(task.default_head)
+    cls = get(options.pop("type", task.default_head))
     unknown = sorted(set(options) - set(cls.options))
     if unknown:
         raise ValueError(
@@ -60,6 +62,7 @@ __all__ = [
     "BoxHead",
     "ClassificationHead",
     "DenseHead",
+    "GraphHead",
     "KeypointsHead",
     "RegressionHead",
     "build_head",

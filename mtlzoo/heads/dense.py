@@ -14,7 +14,8 @@ class DenseHead:
     Starting at the deepest feature map of the task's path, each step
     resizes to the next shallower level named in `skips`, concatenates that
     level's features (shared-trunk or branch), and applies conv-BN-ReLU.
-    A final resize brings it to the input size; the output layer is named
+    A final resize brings it to the task's output size (the input size, or
+    a heatmap's `input / stride`); the output layer is named
     after the task: a 1x1 convolution to `task.output_shape(...)[-1]`
     channels with the task's `output_activation` (softmax classes for
     segmentation, one linear channel for depth), or, for tasks with
@@ -25,7 +26,8 @@ class DenseHead:
         task: mtlzoo.Task. A segmentation, depth or normals task.
         width: int. Channels of the decoder convolutions. Defaults to 64.
         skips: list of str. Levels whose features are concatenated on the
-            way up. Defaults to every level of the path below the deepest.
+            way up. Defaults to every level of the path below the deepest
+            that is no finer than the output.
         convs: int. Conv-BN-ReLU blocks per step. Defaults to 1.
     """
 
@@ -61,9 +63,15 @@ class DenseHead:
     def __call__(self, features, input_shape):
         name = self.task.name
         deepest = max(features)
+        height, width = self.task.output_shape(input_shape)[:2]
         skips = self.skips
         if skips is None:
-            skips = [lv for lv in features if lv != deepest]
+            skips = [
+                lv
+                for lv in features
+                if lv != deepest
+                and (features[lv].shape[1] or 0) <= (height or 0)
+            ]
         unknown = sorted(set(skips) - set(features) | ({deepest} & set(skips)))
         if unknown:
             raise ValueError(
@@ -86,8 +94,8 @@ class DenseHead:
             )
             x = self._block(x, level)
         x = Resize(
-            input_shape[0],
-            input_shape[1],
+            height,
+            width,
             interpolation="bilinear",
             name=f"{name}_head_upsample",
         )(x)

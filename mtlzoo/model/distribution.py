@@ -31,3 +31,48 @@ def scale_loss_for_distribution(value):
     if num_replicas > 1:
         value = ops.multiply(value, ops.cast(1.0 / num_replicas, value.dtype))
     return value
+
+
+def metric_results(metrics):
+    """`{metric.name: metric.result()}` over every replica's updates.
+
+    Inside `strategy.run` with several replicas, a metric's `result()`
+    reads this replica's own state (Keras aggregates the replicas only
+    when the metric is read outside `strategy.run`), so a step's logs
+    would hold the replicas' mean of their own results: with labels
+    missing unevenly, not the batch's. Here each state variable is
+    all-reduced as its `aggregation` says ("sum" or "mean"; others are
+    read as they are) and the results computed from those, as Keras
+    does when it reads the metric across replicas. With one replica,
+    the plain `result()`s.
+
+    Args:
+        metrics: list of `keras.metrics.Metric`.
+
+    Returns:
+        A dict metric name -> result.
+    """
+    ctx, count = replicas()
+    if count == 1:
+        return {m.name: m.result() for m in metrics}
+    reduced = {"sum": [], "mean": []}
+    for metric in metrics:
+        for v in metric.variables:
+            if v.aggregation in reduced:
+                reduced[v.aggregation].append(v.value)
+    reduced = {
+        op: iter(ctx.all_reduce(op, values) if values else [])
+        for op, values in reduced.items()
+    }
+    out = {}
+    for metric in metrics:
+        values = [
+            next(reduced[v.aggregation])
+            if v.aggregation in reduced
+            else v.value
+            for v in metric.variables
+        ]
+        out[metric.name] = (
+            metric.stateless_result(values) if values else metric.result()
+        )
+    return out

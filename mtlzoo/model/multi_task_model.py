@@ -22,6 +22,7 @@ from mtlzoo.model.batch_norm import exempt
 from mtlzoo.model.batch_norm import fit_batches
 from mtlzoo.model.compile_config import CONFIG_KEYS
 from mtlzoo.model.compile_config import CompileConfig
+from mtlzoo.model.distribution import metric_results
 from mtlzoo.model.freezing import apply_trainable
 from mtlzoo.model.freezing import check_compiled_trainables
 from mtlzoo.model.freezing import check_freeze_until
@@ -30,6 +31,8 @@ from mtlzoo.model.gradient_step import gradient_method_step
 from mtlzoo.model.gradient_step import task_gradient_matrix
 from mtlzoo.model.labels import complete_sample_weight
 from mtlzoo.model.labels import standardize_labels
+from mtlzoo.model.multi_worker import needs_symbolic_build
+from mtlzoo.model.multi_worker import step_logs
 from mtlzoo.model.step_errors import checked_function
 from mtlzoo.model.task_objective import TaskObjective
 from mtlzoo.model.train_step import StepParts
@@ -38,9 +41,11 @@ from mtlzoo.model.train_step import loss_method_step
 from mtlzoo.model.train_step import prediction
 from mtlzoo.model.training_state import TrainingState
 from mtlzoo.model.variable_partition import VariablePartition
+from mtlzoo.model.weight_reuse_step import weight_reuse_step
 from mtlzoo.model.weighting_callbacks import with_weighting_callbacks
 from mtlzoo.model.weights_file import check_weights_file
 from mtlzoo.tasks import validate_tasks
+from mtlzoo.weighting import weight_reuse
 
 
 @keras.saving.register_keras_serializable(package="mtlzoo")
@@ -505,6 +510,12 @@ class MultiTaskModel(keras.Model):
         check_weights_file(self, filepath)
         return super().load_weights(filepath, *args, **kwargs)
 
+    def _maybe_symbolic_build(self, *args, **kwargs):
+        # Keras' build before fit/evaluate fails with several workers
+        # (keras-team/keras#20585); see `mtlzoo.model.multi_worker`.
+        if needs_symbolic_build(self):
+            super()._maybe_symbolic_build(*args, **kwargs)
+
     # The functions Keras runs raise the checks' errors as ValueErrors.
     def make_train_function(self, force=False):
         super().make_train_function(force)
@@ -581,6 +592,8 @@ class MultiTaskModel(keras.Model):
         parts = self._step_parts()
         if parts.uses_gradient_method():
             step = gradient_method_step
+            if weight_reuse.reuses(parts.weighting):
+                step = weight_reuse_step
         else:
             step = loss_method_step
         y_pred, losses, total = step(parts, x, y, sample_weights)
@@ -590,7 +603,7 @@ class MultiTaskModel(keras.Model):
         for n in self.task_names:
             logs[f"{n}_weight"] = ops.convert_to_tensor(self.task_weights[n])
         logs.update(self.weighting.applied_weight_logs())
-        return logs
+        return step_logs(logs)
 
     def test_step(self, data):
         """One evaluation step: task losses, their weighted sum, logs."""
@@ -599,7 +612,7 @@ class MultiTaskModel(keras.Model):
         y_pred, losses, total = evaluation_losses(parts, x, y, sample_weights)
         y, sample_weights = parts.batch  # as checked by the step
         self._loss_tracker.update_state(total)
-        return self._update_logs(y, y_pred, sample_weights, losses)
+        return step_logs(self._update_logs(y, y_pred, sample_weights, losses))
 
     def task_gradients(self, x, y, sample_weight=None, representation=False):
         """Per-task gradients of the unweighted task losses, shared part.
@@ -673,7 +686,7 @@ class MultiTaskModel(keras.Model):
         if self.losses:
             regularization = self._state.forward.regularization()
             self._regularization_tracker.update_state(regularization)
-        return {m.name: m.result() for m in self.metrics}
+        return metric_results(self.metrics)
 
 
 def _complete_sample_weight(model, args, kwargs, index):

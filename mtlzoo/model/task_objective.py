@@ -4,12 +4,17 @@ import collections
 
 from keras import ops
 
+from mtlzoo.model.distribution import replicas
 from mtlzoo.weighting import checks
 
 TaskLosses = collections.namedtuple(
     "TaskLosses", ["losses", "present", "separate"]
 )
 TaskLosses.__doc__ = """The task losses of one batch.
+
+Under `tf.distribute` with several replicas, both are the global batch's
+(every replica's labels), the same on every replica: see
+`mtlzoo.tasks.Task.compute_loss`.
 
 Fields:
     losses: `(T,)` tensor. Masked mean loss of each task.
@@ -55,7 +60,7 @@ class TaskObjective:
             sample_weights: dict task name -> `(batch,)` weights; tasks
                 without an entry weigh every sample 1.
         """
-        losses, present = [], []
+        losses, counts = [], []
         for task in self.tasks:
             n = task.name
             sw = sample_weights.get(n)
@@ -64,8 +69,14 @@ class TaskObjective:
             if sw is not None:
                 mask = task._apply_sample_weight(mask, sw)
             losses.append(loss)
-            present.append(ops.cast(ops.sum(mask) > 0, "float32"))
-        return TaskLosses(ops.stack(losses), ops.stack(present), losses)
+            counts.append(ops.sum(ops.cast(mask, "float32")))
+        counts = ops.stack(counts)
+        ctx, count = replicas()
+        if count > 1:
+            # A task labelled on any replica is present on all of them.
+            counts = ctx.all_reduce("sum", counts)
+        present = ops.cast(counts > 0, "float32")
+        return TaskLosses(ops.stack(losses), present, losses)
 
     def weights(self):
         """The current task weights as a `(T,)` tensor."""

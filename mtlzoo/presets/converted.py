@@ -14,8 +14,14 @@ evidence measured here instead:
 `source` also says `command` (the tool that reproduces the preset),
 `reference`, `input` (size, range, colour order), optional `outputs`
 (what each output means), `training_data` (upstream's data and its
-caveats), `upstream` (`figures` and their `source`, upstream's own) and
-`license_text` (the source's licence, verbatim, for the LICENSE file).
+caveats), `upstream` (`figures` and their `source`, upstream's own),
+`license_text` (the source's licence, verbatim, for the LICENSE file) and
+an optional machine-readable `postprocess` block read by
+`mtlzoo.postprocess` and `mtlzoo demo`: `crop` (how the input crop is
+made, in words), `tasks` (task -> `{"as": "box_offsets" | "value" |
+"probability" | "world", ...}` and keypoint `edges`) and `demo`
+(`photo`: a photo shipped in `mtlzoo/assets` as `photo_<name>.jpg`,
+`crop_box`: `[left, top, right, bottom]` on it).
 Imports no TensorFlow (the schema and the cards use it).
 """
 
@@ -42,7 +48,9 @@ SOURCE = {
     "training_data": (str, True),
     "upstream": (dict, True),
     "license_text": (str, True),
+    "postprocess": (dict, False),
 }
+POSTPROCESS_AS = ("box_offsets", "probability", "value", "world")
 RECORD = ("package", "version", "file", "sha256", "license")
 METRICS = {
     "agreement": (dict, True),
@@ -81,6 +89,7 @@ def check_config(config, tasks, errors, check_block):
                     "source.converted_from.sha256 must be 64 lowercase hex "
                     "digits"
                 )
+        _check_postprocess(source.get("postprocess"), tasks, errors)
         upstream = source.get("upstream")
         if isinstance(upstream, dict) and not {"figures", "source"} <= set(
             upstream
@@ -112,6 +121,34 @@ def check_config(config, tasks, errors, check_block):
     latency = metrics.get("latency_ms_per_image")
     if isinstance(latency, dict) and not {"mtlzoo", "original"} <= set(latency):
         errors.append("metrics.latency_ms_per_image needs mtlzoo and original")
+
+
+def _check_postprocess(spec, tasks, errors):
+    """Append the problems of `source.postprocess` to `errors`."""
+    if spec is None:
+        return
+    entries = spec.get("tasks") or {}
+    if not isinstance(entries, dict):
+        errors.append("source.postprocess.tasks must be a dict")
+        return
+    for task, entry in entries.items():
+        where = f"source.postprocess.tasks.{task}"
+        if task not in tasks:
+            errors.append(f"{where}: no such task (tasks: {tasks})")
+        elif not isinstance(entry, dict):
+            errors.append(f"{where} must be a dict")
+        elif entry.get("as") not in (None,) + POSTPROCESS_AS:
+            errors.append(f"{where}.as must be one of {POSTPROCESS_AS}")
+    demo = spec.get("demo")
+    if demo is not None:
+        box = demo.get("crop_box") if isinstance(demo, dict) else None
+        if not isinstance(demo, dict) or not isinstance(demo.get("photo"), str):
+            errors.append("source.postprocess.demo needs a photo name")
+        elif box is not None and (not isinstance(box, list) or len(box) != 4):
+            errors.append(
+                "source.postprocess.demo.crop_box must be [left, top, "
+                "right, bottom]"
+            )
 
 
 def card_from_config(config):

@@ -17,6 +17,7 @@ from mtlzoo.tasks.base import Task
 from mtlzoo.tasks.box import BoxTask
 from mtlzoo.tasks.classification import ClassificationTask
 from mtlzoo.tasks.depth import DepthTask
+from mtlzoo.tasks.heatmap import HeatmapTask
 from mtlzoo.tasks.keypoints import KeypointsTask
 from mtlzoo.tasks.multilabel import MultilabelTask
 from mtlzoo.tasks.normals import NormalsTask
@@ -60,6 +61,7 @@ __all__ = [
     "BoxTask",
     "ClassificationTask",
     "DepthTask",
+    "HeatmapTask",
     "KeypointsTask",
     "MultilabelTask",
     "NormalsTask",

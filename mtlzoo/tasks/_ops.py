@@ -1,17 +1,46 @@
 """Tensor helpers shared by the task kinds (masked means, label cleanup)."""
 
+import tensorflow as tf
 from keras import ops
 
 EPS = 1e-7
 
 
 def masked_mean(values, mask):
-    """Mean of `values` where `mask` is 1; exactly 0 with an empty mask."""
+    """Mean of `values` where `mask` is 1; exactly 0 with an empty mask.
+
+    Inside `strategy.run` of a `tf.distribute` strategy with several
+    replicas in sync, the mean is the global batch's: the sums and the
+    counts of every replica are all-reduced, so each replica gets the same
+    value. Its gradient is this replica's share, `replicas * d(local sum) /
+    global count`, so that scaling by `1 / replicas` and summing the
+    replicas' gradients (what a distributed train step does) gives the
+    gradient of the global mean. Elsewhere (one replica, or outside
+    `strategy.run`) it is the plain masked mean of `values`.
+    """
     values = ops.cast(values, "float32")
     mask = ops.cast(mask, "float32")
     total = ops.sum(values * mask)
     count = ops.sum(mask)
-    return total / ops.maximum(count, 1.0)
+    replica = _replica_context()
+    if replica is None:
+        return total / ops.maximum(count, 1.0)
+    sums = replica.all_reduce(
+        "sum", ops.stop_gradient(ops.stack([total, count]))
+    )
+    denominator = ops.maximum(sums[1], 1.0)
+    share = total * float(replica.num_replicas_in_sync) / denominator
+    # Value: the global mean; gradient: this replica's share.
+    return sums[0] / denominator + (share - ops.stop_gradient(share))
+
+
+def _replica_context():
+    """The `tf.distribute` replica context when several replicas run in
+    sync, else None."""
+    ctx = tf.distribute.get_replica_context()
+    if ctx is None or ctx.num_replicas_in_sync == 1:
+        return None
+    return ctx
 
 
 def argmax(y_pred):

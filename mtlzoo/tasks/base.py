@@ -570,6 +570,24 @@ class Task:
         id). Defaults to the value itself."""
         return np.asarray(value)
 
+    def postprocess(self, value, crop_box, image_size, threshold=0.5):
+        """One prediction as plain values in the frame of the image that
+        the model's input was cut from (see `mtlzoo.postprocess`).
+
+        Args:
+            value: array. One sample's output.
+            crop_box: `(left, top, right, bottom)`. The region of the image
+                (in its pixels) resized into the model's input.
+            image_size: `(height, width)` of that image.
+            threshold: float. Cut-off for probabilities turned into
+                decisions (masks, labels). Defaults to 0.5.
+
+        Returns:
+            dict of NumPy arrays and Python numbers. Defaults to
+            `{"values": value}` (float64).
+        """
+        return {"values": np.asarray(value, "float64")}
+
     def summarize(self, value, class_names=None, top_k=3):
         """A JSON-able summary of one prediction (what `mtlzoo predict`
         prints); `class_names` default to the task's. Defaults to the list

@@ -90,6 +90,23 @@ class ClassificationTask(Task):
     def class_scores(self, value):
         return np.asarray(value)
 
+    def postprocess(self, value, crop_box, image_size, threshold=0.5):
+        """`probabilities` (class name or id -> probability), `class` (the
+        most probable), `score` (its probability) and, for two classes,
+        `probability`: that of class 1 (`face` of `[not_face, face]`)."""
+        probs = np.asarray(value, "float64")
+        names = self.names()
+        keys = [_arrays.class_name(j, names) for j in range(len(probs))]
+        j = int(np.argmax(probs))
+        out = {
+            "probabilities": {k: float(p) for k, p in zip(keys, probs)},
+            "class": keys[j],
+            "score": float(probs[j]),
+        }
+        if len(probs) == 2:
+            out["probability"] = float(probs[1])
+        return out
+
     def summarize(self, value, class_names=None, top_k=3):
         class_names = self.names(class_names)
         value = np.asarray(value)

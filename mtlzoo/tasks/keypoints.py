@@ -4,6 +4,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from mtlzoo.tasks import _crop
 from mtlzoo.tasks import _ops
 from mtlzoo.tasks.base import Task
 from mtlzoo.tasks.registry import register_kind
@@ -258,6 +259,21 @@ class KeypointsTask(Task):
         vis = value[..., c:]
         vis = np.where(np.isnan(vis), np.nan, (vis > 0.5).astype("float64"))
         return np.concatenate([value[..., :c], vis], -1)
+
+    def postprocess(self, value, crop_box, image_size, threshold=0.5):
+        """`points` `(K, coords)` in pixels of the image (`x = left + x_frac
+        * crop width`, `z` scaled like `x`), `visibility` `(K,)` (the
+        predicted probabilities; None where the model predicts none) and
+        `names` (the task's `keypoint_names`, or None)."""
+        value = np.asarray(value, "float64")
+        c = self.coords
+        vis = value[..., c] if value.shape[-1] > c else None
+        names = self.keypoint_names
+        return {
+            "points": _crop.points_to_image(value[..., :c], crop_box),
+            "visibility": vis,
+            "names": None if names is None else list(names),
+        }
 
     def _point_names(self, class_names):
         names = class_names if class_names is not None else None

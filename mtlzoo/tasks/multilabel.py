@@ -79,6 +79,17 @@ class MultilabelTask(Task):
     def class_scores(self, value):
         return np.asarray(value)
 
+    def postprocess(self, value, crop_box, image_size, threshold=0.5):
+        """`probabilities` (class name or id -> probability) and `labels`
+        (the classes at or above `threshold`)."""
+        probs = np.asarray(value, "float64")
+        names = self.names()
+        keys = [_arrays.class_name(j, names) for j in range(len(probs))]
+        return {
+            "probabilities": {k: float(p) for k, p in zip(keys, probs)},
+            "labels": [k for k, p in zip(keys, probs) if p >= threshold],
+        }
+
     def describe(self, value, class_names=None):
         class_names = self.names(class_names)
         on = np.flatnonzero(np.asarray(value, "float64") > 0.5)

@@ -1,6 +1,7 @@
 """Regression: `units` real numbers per image."""
 
 import keras
+import numpy as np
 from keras import ops
 
 from mtlzoo.tasks import _arrays
@@ -70,6 +71,15 @@ class RegressionTask(Task):
 
     def random_labels(self, rng, input_shape, batch_size):
         return rng.normal(size=(batch_size, self.units)).astype("float32")
+
+    def postprocess(self, value, crop_box, image_size, threshold=0.5):
+        """`values` (float64 array `(units,)`) and, for one unit, `value`
+        (a float)."""
+        values = np.asarray(value, "float64").reshape(-1)
+        out = {"values": values}
+        if self.units == 1:
+            out["value"] = float(values[0])
+        return out
 
     @classmethod
     def check_export(cls, expected, got, labels=None):

@@ -5,6 +5,7 @@ import numpy as np
 from keras import ops
 
 from mtlzoo.tasks import _arrays
+from mtlzoo.tasks import _crop
 from mtlzoo.tasks import _ops
 from mtlzoo.tasks.base import Task
 from mtlzoo.tasks.registry import register_kind
@@ -196,6 +197,30 @@ class SegmentationTask(Task):
         if value.ndim == 3 and value.shape[-1] > 1:
             return np.argmax(value, -1)
         return value.reshape(value.shape[:2]).astype("int64")
+
+    def postprocess(self, value, crop_box, image_size, threshold=0.5):
+        """`probabilities` `(height, width, C)` at the image's resolution
+        (bilinear; outside the crop, class 0 with probability 1), `mask`
+        `(height, width)` int32 class ids (two classes: 1 where its
+        probability >= `threshold`; more: the argmax) and `fractions` (of
+        the image's pixels per class)."""
+        probs = np.asarray(value, "float32")
+        if probs.ndim == 2 or probs.shape[-1] == 1:  # class ids
+            probs = np.eye(self.num_classes, dtype="float32")[
+                np.asarray(value).reshape(probs.shape[:2]).astype("int64")
+            ]
+        fill = np.eye(self.num_classes, dtype="float32")[0]
+        probs = _crop.maps_to_image(probs, crop_box, image_size, fill)
+        if self.num_classes == 2:
+            mask = (probs[..., 1] >= threshold).astype("int32")
+        else:
+            mask = np.argmax(probs, -1).astype("int32")
+        counts = np.bincount(mask.ravel(), minlength=self.num_classes)
+        return {
+            "probabilities": probs,
+            "mask": mask,
+            "fractions": [float(c) / mask.size for c in counts],
+        }
 
     def class_scores(self, value):
         """Fraction of pixels of each class."""

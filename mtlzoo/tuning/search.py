@@ -109,11 +109,23 @@ def run_search(config, verbose=1):
       "num_initial_points"}`.
     - `output`: optional path; the best config is written there as JSON.
 
-    Progress is keras-tuner's own output. Under keras-tuner's distributed
-    mode (`KERASTUNER_TUNER_ID`, `KERASTUNER_ORACLE_IP`,
-    `KERASTUNER_ORACLE_PORT`), the chief serves the oracle and returns the
-    best config when the workers are done; a worker runs trials and
-    returns None.
+    Progress is keras-tuner's own output.
+
+    Distributed search (keras-tuner's distributed mode): start the same
+    call with the same config in one chief process and any number of
+    worker processes, each with `KERASTUNER_ORACLE_IP` and
+    `KERASTUNER_ORACLE_PORT` (where the chief listens; every worker must
+    reach it) and its own `KERASTUNER_TUNER_ID`: `"chief"` for the chief,
+    `"tuner0"`, `"tuner1"`, ... for the workers. The chief serves the
+    oracle (it trains nothing), writes the trial records, `output` and the
+    final `oracle.json`, and returns the best config once every worker is
+    done; a worker runs trials until `max_trials` trials (counted over all
+    workers) have started, writes only its own trials' checkpoints and
+    `<tuner_id>.json`, and returns None. Workers never clear the project
+    folder (`overwrite` applies on the chief only), so a shared
+    `directory` is safe. `"baselines": "measure"` is refused here: measure
+    them once beforehand and pass the file (`"baselines": path`), so every
+    worker scores against the same numbers.
 
     Args:
         config: dict or path of a JSON file.
@@ -153,6 +165,18 @@ def run_search(config, verbose=1):
             f"Received: type={kind!r}"
         )
     _check_counts(tuner_cfg)
+    distributed = _is_distributed()
+    obj_cfg = dict(config.get("objective") or {"name": "val_delta_m"})
+    if obj_cfg.get("baselines") == "measure" and distributed:
+        raise ValueError(
+            "`baselines: measure` cannot be used in a distributed search: "
+            "each process would train its own baselines and workers would "
+            "score trials against different numbers. Measure them once "
+            "(`mtlzoo.tuning.measure_baselines(..., path=...)` or a run "
+            "without the KERASTUNER_* variables) and pass the file as "
+            "`baselines`. Received: baselines='measure', "
+            f"KERASTUNER_TUNER_ID={os.environ.get('KERASTUNER_TUNER_ID')!r}"
+        )
     if "learning_rates" in search:  # also used by "measure" below
         check_list(
             "learning_rates", search["learning_rates"], float, positive=True
@@ -169,7 +193,6 @@ def run_search(config, verbose=1):
     train = train.batch(batch_size)
     validation = validation.batch(batch_size)
 
-    obj_cfg = dict(config.get("objective") or {"name": "val_delta_m"})
     baselines = obj_cfg.pop("baselines", None)
     baselines_path = obj_cfg.pop("baselines_path", None)
     if baselines == "measure":
@@ -206,7 +229,8 @@ def run_search(config, verbose=1):
         "seed": tuner_cfg.get("seed", 0),
         "directory": directory,
         "project_name": project,
-        "overwrite": tuner_cfg.get("overwrite", True),
+        # A worker must not clear the folder the chief writes the trials to.
+        "overwrite": tuner_cfg.get("overwrite", True) and not _is_worker(),
         "executions_per_trial": tuner_cfg.get("executions_per_trial", 1),
     }
     fit_kwargs = {"validation_data": validation}
@@ -233,6 +257,10 @@ def run_search(config, verbose=1):
     tuner.search(train, verbose=verbose, **fit_kwargs)
     if _is_worker():
         return None
+    if distributed:
+        # keras-tuner's chief last saved its oracle before the last trial
+        # left `ongoing_trials`: oracle.json would list it as running.
+        tuner.save()
     best = best_config(tuner)
     best["search"]["config"] = config
     best["training"].setdefault("epochs", epochs)
@@ -246,9 +274,26 @@ def run_search(config, verbose=1):
     return best
 
 
+def _is_distributed():
+    """keras-tuner's distributed mode is on (it checks the same variable)."""
+    if "KERASTUNER_ORACLE_IP" not in os.environ:
+        return False
+    names = ("KERASTUNER_ORACLE_PORT", "KERASTUNER_TUNER_ID")
+    missing = [name for name in names if not os.environ.get(name)]
+    if missing:
+        raise ValueError(
+            "A distributed search needs KERASTUNER_ORACLE_IP, "
+            "KERASTUNER_ORACLE_PORT and KERASTUNER_TUNER_ID (`chief` on the "
+            f"chief, `tuner0`, `tuner1`, ... on workers); {missing} not set. "
+            "Received: KERASTUNER_ORACLE_IP="
+            f"{os.environ['KERASTUNER_ORACLE_IP']!r}"
+        )
+    return True
+
+
 def _is_worker():
     tuner_id = os.environ.get("KERASTUNER_TUNER_ID", "")
-    return "KERASTUNER_ORACLE_IP" in os.environ and "chief" not in tuner_id
+    return _is_distributed() and "chief" not in tuner_id
 
 
 def _check_counts(tuner_cfg):

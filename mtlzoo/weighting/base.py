@@ -5,6 +5,8 @@ import inspect
 import keras
 from keras import ops
 
+from mtlzoo.weighting import weight_reuse
+
 
 @keras.saving.register_keras_serializable(package="mtlzoo")
 class Weighting(keras.layers.Layer):
@@ -46,6 +48,11 @@ class Weighting(keras.layers.Layer):
         representation_gradients: bool. For gradient methods: use gradients
             with respect to the shared features (one backward pass through
             the trunk) instead of the shared parameters. Defaults to False.
+        update_weights_every: int. For `gram_based` methods: recompute the
+            coefficients `alpha` every this many steps and reuse them in
+            between, where `fit` then takes one backward pass instead of
+            one per task (see `mtlzoo.weighting.weight_reuse`). Defaults
+            to 1 (every step).
     """
 
     requires_gradients = False
@@ -55,9 +62,14 @@ class Weighting(keras.layers.Layer):
     # `(T, D)` matrix (it accumulates the Gram matrix piece by piece).
     gram_based = False
 
-    def __init__(self, representation_gradients=False, **kwargs):
+    def __init__(
+        self, representation_gradients=False, update_weights_every=1, **kwargs
+    ):
         super().__init__(**kwargs)
         self.representation_gradients = bool(representation_gradients)
+        self.update_weights_every = weight_reuse.check_update_weights_every(
+            self, update_weights_every
+        )
         self.task_names = None
         self.task_weights = None
 
@@ -77,6 +89,7 @@ class Weighting(keras.layers.Layer):
         object.__setattr__(self, "task_weights", list(task_weights))
         if not self.built:
             self.build_state(len(self.task_names))
+            weight_reuse.build(self, len(self.task_names))
             self.built = True
         from mtlzoo.weighting import _diagnostics
 
@@ -133,15 +146,29 @@ class Weighting(keras.layers.Layer):
             from mtlzoo.weighting import _utils
 
             masked, mask = _utils.masked_rows(grads, present)
-            alpha = self.gram_coefficients(
-                _utils.gram(masked), losses, weights, mask
-            )
+
+            def compute():
+                return self.gram_coefficients(
+                    _utils.gram(masked), losses, weights, mask
+                )
+
+            if weight_reuse.scheduled_here(self):
+                alpha = weight_reuse.coefficients(self, compute, mask)
+            else:
+                alpha = compute()
             self.record_applied_weights(
                 ops.cast(alpha * mask, "float32") * ops.cast(weights, "float32")
             )
             return _utils.combine(alpha, masked, grads.dtype)
         present = ops.cast(ops.expand_dims(present, 0), grads.dtype)
         return ops.matmul(present, grads)[0]
+
+    def reuse_variables(self):
+        """`(coefficients, step)`: the variables of the reuse state (see
+        `mtlzoo.weighting.weight_reuse`), or None before they exist."""
+        if not hasattr(self, "reuse_step"):
+            return None
+        return self.reused_coefficients, self.reuse_step
 
     def gram_coefficients(self, gram, losses, weights, mask):
         """`(T,)` float64 `alpha`, the update being `alpha @ grads`.
@@ -228,6 +255,8 @@ class Weighting(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config["representation_gradients"] = self.representation_gradients
+        if self.gram_based:
+            config["update_weights_every"] = self.update_weights_every
         return config
 
 

@@ -105,7 +105,8 @@ class NashMTL(Weighting):
         max_norm: float. Norm clip of the shared update; 0 disables it.
             Defaults to 1.0.
         update_weights_every: int. Solve every this many steps and reuse
-            the weights in between. Defaults to 1.
+            the weights in between (see `mtlzoo.weighting.weight_reuse`;
+            `fit` then takes one backward pass in between). Defaults to 1.
         iterations: int. Newton steps at most per solve. Defaults to 100.
         representation_gradients: bool. See `Weighting`.
 
@@ -129,23 +130,18 @@ class NashMTL(Weighting):
     def __init__(
         self, max_norm=1.0, update_weights_every=1, iterations=100, **kwargs
     ):
-        super().__init__(**kwargs)
+        super().__init__(update_weights_every=update_weights_every, **kwargs)
         if not isinstance(max_norm, (int, float)) or max_norm < 0:
             raise ValueError(
                 "`max_norm` must be a non-negative number. "
                 f"Received: max_norm={max_norm!r}"
             )
-        for name, value in (
-            ("update_weights_every", update_weights_every),
-            ("iterations", iterations),
-        ):
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(
-                    f"`{name}` must be a positive integer. "
-                    f"Received: {name}={value!r}"
-                )
+        if not isinstance(iterations, int) or iterations < 1:
+            raise ValueError(
+                "`iterations` must be a positive integer. "
+                f"Received: iterations={iterations!r}"
+            )
         self.max_norm = float(max_norm)
-        self.update_weights_every = update_weights_every
         self.iterations = iterations
 
     def build_state(self, num_tasks):
@@ -164,9 +160,16 @@ class NashMTL(Weighting):
         self.step = state("step", (), "zeros")
         _diagnostics.attach_solver(self)
 
+    def reuse_variables(self):
+        """`(alpha, step)`: Nash-MTL keeps its reuse state in its own
+        variables (saved since before `mtlzoo.weighting.weight_reuse`)."""
+        if not hasattr(self, "step"):
+            return None
+        return self.alpha, self.step
+
     def coefficients(self, matrix, mask):
-        """`(T,)` float64 weights; solves (and updates the state) on every
-        `update_weights_every`-th call, reuses the last weights otherwise."""
+        """`(T,)` float64 weights: the warm-started bargaining solve (the
+        reuse between solves is `mtlzoo.weighting.weight_reuse`'s)."""
 
         def solve():
             alpha, beta, converged, residual = bargaining_weights(
@@ -186,15 +189,8 @@ class NashMTL(Weighting):
             )
             return alpha
 
-        if self.update_weights_every == 1:
-            alpha = solve()
-        else:
-            due = tf.equal(
-                tf.math.floormod(self.step, self.update_weights_every), 0
-            )
-            alpha = tf.cond(due, solve, lambda: self.alpha * mask)
+        alpha = solve()
         self.alpha.assign(alpha)
-        self.step.assign_add(1.0)
         return alpha
 
     def gram_coefficients(self, gram, losses, weights, mask):

@@ -7,7 +7,9 @@ A preset is one folder under each of two homes: `zoo_configs/<name>/`
 `list_models`, `info` and `get_config` read JSON only (the command line's
 `mtlzoo list` and `mtlzoo info` use them without TensorFlow); `load`,
 `from_preset`, `save_to_preset`, `evaluate`, `validate_config` and
-`DataNotFoundError` are imported on first use.
+`DataNotFoundError` are imported on first use, as are `postprocess`,
+`square_box` and `crop_input` (outputs of presets that work on crops of a
+photo, mapped back to the photo).
 
 Example:
 
@@ -29,6 +31,9 @@ _LAZY = {
     "evaluate": "mtlzoo.zoo.evaluation",
     "from_preset": "mtlzoo.zoo.loading",
     "load": "mtlzoo.zoo.loading",
+    "crop_input": "mtlzoo.zoo.post_processing",
+    "postprocess": "mtlzoo.zoo.post_processing",
+    "square_box": "mtlzoo.zoo.post_processing",
     "save_to_preset": "mtlzoo.presets.saving",
     "validate_config": "mtlzoo.presets.schema",
 }
@@ -41,6 +46,9 @@ __all__ = [
     "info",
     "list_models",
     "load",
+    "crop_input",
+    "postprocess",
+    "square_box",
     "save_to_preset",
     "validate_config",
 ]

@@ -7,7 +7,10 @@ def add_parser(subparsers):
         help="run a preset on real sample images and write a PNG",
         description="Load a pretrained preset (offline), run it on the real "
         "Fashion-MNIST / MNIST sample shipped with mtlzoo, print per-task "
-        "predictions and accuracy, and write a PNG panel.",
+        "predictions and accuracy, and write a PNG panel. A converted "
+        "preset (faces_mtcnn_onet, ...) runs on a real photo shipped with "
+        "mtlzoo instead: its outputs are printed in the photo's pixels and "
+        "drawn on it (keypoints, masks, boxes, text).",
     )
     parser.add_argument(
         "--name",
