@@ -61,7 +61,7 @@ def parse_task(spec):
     parts = spec.split(":") if isinstance(spec, str) else []
     if len(parts) not in (2, 3) or not all(parts):
         raise ValueError(
-            "A task declaration is NAME:KIND[:N] (N: classes or units), "
+            "A task declaration is NAME:KIND[:N] (N: classes, units or keypoints), "
             f"e.g. digit:classification:10. Received: task={spec!r}"
         )
     name, kind = parts[:2]
@@ -80,7 +80,9 @@ def parse_task(spec):
                 f"task={spec!r}"
             ) from None
         cls = tasks_lib.get_kind(kind)
-        key = "num_classes" if cls.num_classes_min is not None else "units"
+        key = getattr(cls, "count_option", None) or (
+            "num_classes" if cls.num_classes_min is not None else "units"
+        )
         arguments[key] = number
     return Task(name, kind, **arguments)
 
@@ -337,7 +339,9 @@ def _labels(task, labels, count, size):
     if labels.dtype.kind in "iubf":
         labels = labels.astype(task.label_dtype)
     if task.is_dense and labels.ndim >= 3:
-        if tuple(labels.shape[1:3]) != tuple(size):
+        # Dense kinds coarser than the input (heatmaps) have their own size.
+        size = tuple(task.output_shape(tuple(size) + (1,))[:2])
+        if tuple(labels.shape[1:3]) != size:
             squeeze = labels.ndim == 3
             values = labels.astype("float32")
             resized = keras.ops.image.resize(

@@ -22,7 +22,7 @@ from mtlzoo.app import drawing
 # bottom), for presets whose config has no `source.postprocess.demo`.
 # The astronaut's face, as MTCNN finds it: (182, 64, 265, 171).
 DEMOS = (
-    ("*pose*", {"photo": "astronaut"}),
+    ("*pose*", {"photo": "astronaut", "crop_box": [-128, 0, 640, 768]}),
     ("*mesh*", {"photo": "astronaut", "crop_box": [143, 37, 303, 197]}),
     ("*hand*", {"photo": "scream", "crop_box": [52, 40, 162, 150]}),
     ("*face*", {"photo": "astronaut", "crop_box": [165, 59, 283, 177]}),
@@ -111,12 +111,12 @@ def describe(result, tasks, shown=5):
         if "points" in out:
             names = out.get("names")
             unit = out.get("unit") or "pixels of the photo"
+            digits = ".3f" if out.get("world") else ".1f"
             parts = []
             for k, p in enumerate(out["points"][:shown]):
                 label = names[k] if names else str(k)
-                parts.append(
-                    f"{label} (" + ", ".join(f"{v:.1f}" for v in p) + ")"
-                )
+                xyz = ", ".join(f"{v:{digits}}" for v in p)
+                parts.append(f"{label} ({xyz})")
             more = ", ..." if len(out["points"]) > shown else ""
             vis = out.get("visibility")
             seen = (

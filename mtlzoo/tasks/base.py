@@ -101,6 +101,9 @@ class Task:
     num_classes_min = None
     #: bool. Whether the kind takes `units` (defaulting to 1).
     takes_units = False
+    #: str or None. The argument the N of a `NAME:KIND:N` declaration
+    #: sets; None: `num_classes` or `units` as the kind takes.
+    count_option = None
     #: bool. Whether the task predicts one value per pixel.
     is_dense = False
     #: str. dtype of labels made by `random_labels` and of missing fills.

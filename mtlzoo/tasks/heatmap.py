@@ -66,6 +66,8 @@ class HeatmapTask(Task):
     'pose_peak_pck'
     """
 
+    count_option = "num_keypoints"
+
     is_dense = True
     metric_directions = {"mse": False, "peak_pck": True}
     primary_metric_name = "peak_pck"

@@ -66,6 +66,8 @@ class KeypointsTask(Task):
     'landmarks_pck'
     """
 
+    count_option = "num_keypoints"
+
     metric_directions = {"pck": True, "distance": False}
     primary_metric_name = "pck"
     default_head = "keypoints"

@@ -241,3 +241,48 @@ def test_howto_real_presets_blocks_run(tmp_path, monkeypatch):
     assert 10 < ns["person"]["age"]["value"] < 80
     assert set(ns["person"]["gender"]["probabilities"]) == {"male", "female"}
     assert (tmp_path / "astronaut_face.png").stat().st_size > 0
+
+
+def _converted_presets():
+    from mtlzoo.presets import converted
+
+    return [
+        name
+        for name in registry.list_models()
+        if converted.is_converted(registry.get_config(name))
+    ]
+
+
+@pytest.mark.parametrize("name", _converted_presets())
+def test_every_converted_preset_maps_its_outputs(name):
+    """World points (metres) are declared, skeleton edges index real
+    points, and crop fractions land in the crop, from the preset name."""
+    config = registry.get_config(name)
+    source = config["source"]
+    spec = (source.get("postprocess") or {}).get("tasks") or {}
+    for task, meaning in (source.get("outputs") or {}).items():
+        if "metres" in meaning:
+            assert spec.get(task, {}).get("as") == "world", (task, spec)
+    arch = config["architecture"]
+    tasks = {t["name"]: t for t in arch["tasks"]}
+    for task, entry in spec.items():
+        for i, j in entry.get("edges", []):
+            assert 0 <= i < tasks[task]["num_keypoints"] > j >= 0
+    shape = tuple(arch["input_shape"])
+    rng = np.random.default_rng(0)
+    outputs = {
+        t.name: rng.uniform(size=(1,) + tuple(t.output_shape(shape)))
+        for t in post_processing._tasks_spec(name)[0]
+    }
+    box = (100, 50, 300, 250)
+    (out,) = mtlzoo.postprocess(
+        name, outputs, image_size=(400, 400), crop_box=box
+    )
+    for task, values in out.items():
+        if tasks[task]["kind"] == "keypoints" and not values.get("world"):
+            xy = values["points"][:, :2]
+            assert (xy[:, 0] >= 100).all() and (xy[:, 0] <= 300).all()
+            assert (xy[:, 1] >= 50).all() and (xy[:, 1] <= 250).all()
+        if "mask" in values:
+            assert values["mask"].shape == (400, 400)
+            assert values["mask"][:50].sum() == 0  # above the crop

@@ -168,3 +168,24 @@ def test_help_names_the_fine_tune_form(capsys):
     assert set(train_command._FINE_TUNE_ONLY) <= set(
         vars(cli.build_parser().parse_args(["train", "x.json"]))
     )
+
+
+def test_task_declarations_set_the_kinds_count():
+    from mtlzoo.app.fine_tune import parse_task
+
+    assert parse_task("digit:classification:10").num_classes == 10
+    assert parse_task("pose:keypoints:7").get_config()["num_keypoints"] == 7
+    heat = parse_task("joints:heatmap:3")
+    assert heat.output_shape((32, 32, 3)) == (8, 8, 3)
+
+
+def test_heatmap_labels_are_resized_to_the_map_not_the_image():
+    from mtlzoo.app.fine_tune import _labels
+    from mtlzoo.app.fine_tune import parse_task
+
+    heat = parse_task("joints:heatmap:3")
+    labels = np.random.default_rng(0).random((4, 16, 16, 3), "float32")
+    assert _labels(heat, labels, 4, (32, 32)).shape == (4, 8, 8, 3)
+    mask = parse_task("mask:segmentation:2")
+    ids = np.zeros((4, 16, 16), "int32")
+    assert _labels(mask, ids, 4, (32, 32)).shape == (4, 32, 32)
