@@ -61,8 +61,9 @@ def parse_task(spec):
     parts = spec.split(":") if isinstance(spec, str) else []
     if len(parts) not in (2, 3) or not all(parts):
         raise ValueError(
-            "A task declaration is NAME:KIND[:N] (N: classes, units or keypoints), "
-            f"e.g. digit:classification:10. Received: task={spec!r}"
+            "A task declaration is NAME:KIND[:N] (N: classes, units or "
+            "keypoints), e.g. digit:classification:10. "
+            f"Received: task={spec!r}"
         )
     name, kind = parts[:2]
     if kind not in tasks_lib.list_kinds():
