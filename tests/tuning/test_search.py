@@ -6,6 +6,7 @@ import socket
 import subprocess
 import sys
 
+import pytest
 from tuning_helpers import search_config
 
 from mtlzoo import tuning
@@ -37,7 +38,10 @@ def _free_port():
         return s.getsockname()[1]
 
 
+@pytest.mark.large
 def test_distributed_chief_and_worker(tmp_path):
+    """Separate folders per process (large: the newer 3-process test in
+    test_distributed_search.py covers a shared folder in ~30 s)."""
     output = tmp_path / "best.json"
     env = dict(os.environ, KERASTUNER_ORACLE_IP="127.0.0.1")
     env["KERASTUNER_ORACLE_PORT"] = str(_free_port())
