@@ -39,7 +39,10 @@ GRADIENT = [
     "aligned_mtl",
 ]
 # Cheaper settings measured at many tasks: (method, label, options).
-CHEAP_VARIANTS = []
+CHEAP_VARIANTS = [
+    (name, "update_weights_every=4", {"update_weights_every": 4})
+    for name in ("mgda", "pcgrad", "nash_mtl")
+]
 # Task kinds cycled over: (kind, Task arguments, plain-Keras loss and
 # metrics of the hand-written baseline). 3 tasks: classification,
 # segmentation, regression; 5 and more: all five kinds.
@@ -109,17 +112,18 @@ def configurations(args, count):
     `count` tasks: loss-level methods, every gradient method with
     representation gradients, with shared-parameter gradients when `count`
     is in `--param-tasks`, and the cheap variants (`CHEAP_VARIANTS`)."""
-    configs = [(name, name, {}) for name in LOSS_LEVEL]
+    configs = [(name, name, {}) for name in ["equal"] + args.loss_level]
     rep = {"representation_gradients": True}
     if count in args.param_tasks:
-        configs += [(name, name, {}) for name in GRADIENT]
+        configs += [(name, name, {}) for name in args.gradient]
     configs += [
-        (f"{name} (representation grads)", name, rep) for name in GRADIENT
+        (f"{name} (representation grads)", name, rep) for name in args.gradient
     ]
     if count in args.variant_tasks:
         configs += [
             (f"{name} (representation grads, {label})", name, dict(rep, **opts))
             for name, label, opts in CHEAP_VARIANTS
+            if name in args.gradient
         ]
     return configs
 
@@ -234,6 +238,13 @@ def main():
         default=[10, 20],
         help="task counts at which the cheap variants are measured",
     )
+    parser.add_argument(
+        "--loss-level",
+        nargs="*",
+        default=LOSS_LEVEL[1:],
+        help="loss-level methods besides equal weighting",
+    )
+    parser.add_argument("--gradient", nargs="*", default=GRADIENT)
     parser.add_argument("--out", default=None)
     args = parser.parse_args()
     lines = [
@@ -262,10 +273,14 @@ def main():
             f.write(page(args, text))
 
 
+def _words(value):
+    return " ".join(map(str, value)) if isinstance(value, list) else value
+
+
 def page(args, text):
     """The markdown page for docs/: title, how it was made, the table."""
     command = "python benchmarks/weighting_cost.py " + " ".join(
-        f"--{k} {' '.join(map(str, v)) if isinstance(v, list) else v}"
+        f"--{k.replace('_', '-')} {_words(v)}"
         for k, v in vars(args).items()
         if k != "out"
     )

@@ -127,7 +127,8 @@ def run_demo(name=None, out=None, num_images=6, verbose=True):
         name: str. A preset name. Defaults to `DEFAULT_PRESET`
             (`"fashion_mobilenetv2_multitask"`).
         out: str. Path of the PNG. Defaults to `"mtlzoo_demo.png"` in the
-            current directory.
+            current directory (`"mtlzoo_demo_<name>.png"` for a converted
+            preset).
         num_images: int. Images in the panel and the printout. Defaults
             to 6.
         verbose: bool. Print the report. Defaults to True.
@@ -153,11 +154,12 @@ def run_demo(name=None, out=None, num_images=6, verbose=True):
             f"Received: num_images={num_images!r}"
         )
     config = registry.get_config(name)
-    out = os.fspath(out) if out is not None else "mtlzoo_demo.png"
     if converted.is_converted(config):
         from mtlzoo.app import photo_demo
 
+        out = os.fspath(out) if out is not None else f"mtlzoo_demo_{name}.png"
         return photo_demo.run_photo_demo(name, config, out, verbose)
+    out = os.fspath(out) if out is not None else "mtlzoo_demo.png"
     model = load(name)
     ds = _demo_dataset(config, 256)
     metrics = evaluation.measure(model, ds)

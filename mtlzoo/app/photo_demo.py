@@ -28,6 +28,8 @@ DEMOS = (
     ("*face*", {"photo": "astronaut", "crop_box": [165, 59, 283, 177]}),
     ("*", {"photo": "astronaut"}),
 )
+# Two-class tasks that say whether the crop holds what the model expects.
+_PRESENCE = ("presence", "face")
 # A crop smaller than this fraction of the photo's side is shown zoomed.
 _ZOOM_BELOW = 0.6
 
@@ -141,6 +143,13 @@ def describe(result, tasks, shown=5):
                 f"{k} {v:.3f}" for k, v in out["probabilities"].items()
             )
             lines.append(f"{task.name}: {out['class']} ({probs})")
+            if task.name in _PRESENCE and out.get("probability", 1.0) < 0.5:
+                present = list(out["probabilities"])[1]
+                lines.append(
+                    f"  note: P({present}) < 0.5: the network finds no "
+                    f"{present} in this crop, so its other outputs mean "
+                    "little here"
+                )
         else:
             text = drawing.text_lines({task.name: out}, [task])
             if text:

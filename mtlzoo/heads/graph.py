@@ -105,6 +105,7 @@ class GraphHead:
         inputs = [_source(s, features) for s in self.graph["inputs"]]
         config = dict(copy.deepcopy(self.graph["config"]), name=self.task.name)
         model = keras.Model.from_config(config)
+        _check_inputs(model, inputs, self.graph["inputs"], self.task.name)
         out = model(inputs if len(inputs) > 1 else inputs[0])
         expected = (None,) + tuple(self.task.output_shape(input_shape))
         if tuple(out.shape) != expected:
@@ -114,6 +115,19 @@ class GraphHead:
                 f"Received: graph inputs={self.graph['inputs']!r}"
             )
         return out
+
+
+def _check_inputs(model, inputs, sources, name):
+    """A clear error when a graph's inputs do not fit its sources."""
+    for source, tensor, expected in zip(sources, inputs, model.inputs):
+        if tuple(tensor.shape[1:]) != tuple(expected.shape[1:]):
+            raise ValueError(
+                f"The graph of '{name}' reads {source} of shape "
+                f"{tuple(tensor.shape[1:])}, but its input expects "
+                f"{tuple(expected.shape[1:])} (a graph fits only the backbone"
+                " and input size it was split from). "
+                f"Received: sources={sources!r}"
+            )
 
 
 def _source(source, features):
@@ -147,6 +161,7 @@ def _block(name, features):
         name=f"{name.replace('.', '_')}__{producer}",
     )
     model = keras.Model.from_config(config)
+    _check_inputs(model, inputs, graph["inputs"], name)
     out = model(inputs if len(inputs) > 1 else inputs[0])
     out = list(out) if isinstance(out, (list, tuple)) else [out]
     if len(_BLOCKS) >= _MAX_BLOCKS:

@@ -66,9 +66,12 @@ def combine_across_replicas(weighting, matrix, losses, weights, present):
     Args:
         weighting: `mtlzoo.weighting.Weighting`.
         matrix: `(T, D)` tensor. This replica's task gradients.
-        losses: `(T,)` tensor. This replica's task losses.
+        losses: `(T,)` tensor. The task losses (already the global
+            batch's masked means, see `TaskObjective.task_losses`; the
+            replicas' mean is taken again as a safeguard).
         weights: `(T,)` tensor. Task weights.
-        present: `(T,)` tensor. Tasks with labels in this replica's batch.
+        present: `(T,)` tensor. Tasks with labels in the batch (global
+            too).
 
     Returns:
         The `(D,)` update of this replica's coordinates.

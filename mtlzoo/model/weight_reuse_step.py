@@ -54,6 +54,13 @@ def weight_reuse_step(parts, x, y, sample_weights):
         y_pred, shared = parts.forward(x, cut=rep)
         terms = weighted_losses(parts, y, y_pred, sample_weights)
         scaled = scale_loss_for_distribution(terms.total)
+        # What a reuse step differentiates, recorded here: a gradient
+        # inside the `tf.cond` only reaches what the tape recorded.
+        alpha = weight_reuse.stored(weighting)
+        reused = ops.sum(
+            ops.stack([alpha[t] * w for t, w in enumerate(terms.per_task)])
+        )
+        weighted_sum = ops.sum(ops.stack(terms.per_task))
     scale = scale_loss_for_distribution(ops.ones(()))
     targets = shared if rep else parts.partition.combined_variables(rep)
     own_variables = parts.partition.task_own_variables(rep)
@@ -85,18 +92,10 @@ def weight_reuse_step(parts, x, y, sample_weights):
         return list(pieces) + [own_grads[id(v)] for v in owned] + checks
 
     def reuse():
-        alpha = weight_reuse.stored(weighting)
-        combined = ops.sum(
-            ops.stack(
-                [alpha[t] * loss for t, loss in enumerate(terms.per_task)]
-            )
-        )
         _, count = replicas()
-        if count > 1:
-            combined = combined * scale
+        combined = reused * scale if count > 1 else reused
         pieces = _zeros_for_none(tape.gradient(combined, targets), targets)
-        own = tape.gradient(ops.sum(ops.stack(terms.per_task)), owned)
-        own = _zeros_for_none(own, owned)
+        own = _zeros_for_none(tape.gradient(weighted_sum, owned), owned)
         weighting.record_applied_weights(alpha * terms.weights * terms.present)
         checks = []
         for _ in collected.checks:

@@ -444,7 +444,9 @@ class Task:
         """Masked mean loss of a batch; 0 when no label is present.
 
         Uses the task's own `loss` when one was given, else
-        `default_loss`.
+        `default_loss`. Inside `strategy.run` with several replicas, the
+        mean is over the whole batch (every replica's labels, see
+        `mtlzoo.tasks._ops.masked_mean`).
 
         Args:
             y_true: tensor. Labels (missing ones `-1` or `NaN`).

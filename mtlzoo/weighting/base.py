@@ -255,8 +255,7 @@ class Weighting(keras.layers.Layer):
     def get_config(self):
         config = super().get_config()
         config["representation_gradients"] = self.representation_gradients
-        if self.gram_based:
-            config["update_weights_every"] = self.update_weights_every
+        config["update_weights_every"] = self.update_weights_every
         return config
 
 

@@ -130,10 +130,10 @@ def test_mtcnn_demo_draws_landmarks_and_box_on_the_astronaut(tmp_path, capsys):
     for p in result["result"]["landmarks"]["points"]:
         x, y = np.round((p - origin) * scale).astype(int)
         assert tuple(plain[y, x]) != drawing.POINT
-    # the refined box is drawn in the box colour at its top-left corner
+    # the refined box is drawn in the box colour at its bottom-right corner
     image = np.asarray(Image.open(out).convert("RGB"))
-    x1, y1 = (np.asarray(result["result"]["box"]["box"][:2]) - origin) * scale
-    corner = image[int(y1) - 1 : int(y1) + 2, int(x1) - 1 : int(x1) + 2]
+    x2, y2 = (np.asarray(result["result"]["box"]["box"][2:]) - origin) * scale
+    corner = image[int(y2) - 2 : int(y2) + 2, int(x2) - 2 : int(x2) + 2]
     assert (corner == drawing.BOX).all(-1).any()
 
 

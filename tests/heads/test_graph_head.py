@@ -10,8 +10,8 @@ from mtlzoo import heads
 from mtlzoo.heads.graph import adapters
 
 
-def _dense_graph(units, name="g"):
-    inputs = keras.Input((2, 2, 8), name=f"{name}_in")
+def _dense_graph(units, name="g", shape=(1, 1, 16)):
+    inputs = keras.Input(shape, name=f"{name}_in")
     x = keras.layers.Flatten(name=f"{name}_flat")(inputs)
     x = keras.layers.Dense(units, name=f"{name}_dense")(x)
     return {"inputs": ["P5"], "config": keras.Model(inputs, x).get_config()}
@@ -53,6 +53,15 @@ def test_builds_on_tiny_and_round_trips(tmp_path):
     )
 
 
+def test_wrong_input_shape_is_refused():
+    graph = _dense_graph(3, shape=(2, 2, 8))
+    task = mtlzoo.Task(
+        "score", "regression", units=3, head={"type": "graph", "graph": graph}
+    )
+    with pytest.raises(ValueError, match="reads P5 of shape"):
+        mtlzoo.build("tiny", [task], input_shape=(32, 32, 1))
+
+
 def test_wrong_output_shape_is_refused():
     task = mtlzoo.Task(
         "score",
@@ -71,7 +80,7 @@ def test_missing_graph_and_unknown_level():
     graph = dict(_dense_graph(3), inputs=["P7"])
     with pytest.raises(ValueError, match="No head graph 'P7'"):
         head = heads.build_head(task, {"graph": graph})
-        head({"P5": keras.Input((2, 2, 8))}, (32, 32, 1))
+        head({"P5": keras.Input((1, 1, 16))}, (32, 32, 1))
     with pytest.raises(ValueError, match="No head graph 'nothing'"):
         heads.build_head(task, {"graph": "nothing"})
 
@@ -89,8 +98,8 @@ def test_two_class_adapters_are_exact():
     probs = np.array([[0.1], [0.75]], "float32")
     inputs = keras.Input((1,))
     model = keras.Model(inputs, adapters.two_class(inputs, False, "p"))
-    np.testing.assert_array_equal(
-        model.predict(probs, verbose=0), [[0.9, 0.1], [0.25, 0.75]]
+    np.testing.assert_allclose(
+        model.predict(probs, verbose=0), [[0.9, 0.1], [0.25, 0.75]], atol=1e-7
     )
     assert not model.get_layer("p_pair").trainable
 

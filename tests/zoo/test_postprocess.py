@@ -229,7 +229,7 @@ def test_howto_real_presets_blocks_run(tmp_path, monkeypatch):
     page = pathlib.Path(__file__).resolve().parents[2] / "docs" / "howto"
     text = (page / "real_presets.md").read_text(encoding="utf-8")
     blocks = re.findall(r"^```python\n(.*?)^```", text, re.S | re.M)
-    assert len(blocks) == 3
+    assert len(blocks) == 4
     monkeypatch.chdir(tmp_path)
     ns = {"__name__": "docs"}
     for i, block in enumerate(blocks):
@@ -240,7 +240,13 @@ def test_howto_real_presets_blocks_run(tmp_path, monkeypatch):
     assert ns["person"]["age"]["unit"] == "years"
     assert 10 < ns["person"]["age"]["value"] < 80
     assert set(ns["person"]["gender"]["probabilities"]) == {"male", "female"}
-    assert (tmp_path / "astronaut_face.png").stat().st_size > 0
+    pose = ns["pose"]
+    assert pose["segmentation"]["mask"].shape == (512, 512)
+    assert pose["world"]["world"] and pose["world"]["unit"] == "metres"
+    left, right = ns["shoulders"]  # the person's left is the photo's right
+    assert 100 < right[0] < left[0] < 350 and 150 < left[1] < 260
+    for png in ("astronaut_face.png", "astronaut_pose.png"):
+        assert (tmp_path / png).stat().st_size > 0
 
 
 def _converted_presets():

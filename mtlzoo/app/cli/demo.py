@@ -19,8 +19,9 @@ def add_parser(subparsers):
     )
     parser.add_argument(
         "--out",
-        default="mtlzoo_demo.png",
-        help="PNG path (default: %(default)s)",
+        default=None,
+        help="PNG path (default: mtlzoo_demo.png, or mtlzoo_demo_NAME.png "
+        "for a converted preset)",
     )
     parser.add_argument(
         "--num-images",
