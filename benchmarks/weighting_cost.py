@@ -1,16 +1,24 @@
 """Per-step cost and peak memory of every task-balancing method.
 
-For 3 and 5 tasks on a small backbone, prints the median train-step time of
-each method relative to equal weighting, with full shared-parameter
-gradients and with representation gradients, all in one run; plus equal
-weighting through mtlzoo vs a hand-written Keras multi-output `fit` of the
-same graph; and each method's peak TensorFlow CPU memory relative to equal
-weighting (`tf.config.experimental.get_memory_info`).
+For 3, 5, 10 and 20 tasks of mixed kinds (classification, segmentation,
+regression, keypoints, multi-label) on a small backbone, prints the median
+train-step time of each method relative to equal weighting: with
+representation gradients at every task count, with shared-parameter
+gradients at `--param-tasks`, and the cheap variants (`CHEAP_VARIANTS`,
+e.g. `update_weights_every=4`) at `--variant-tasks`; plus equal weighting
+through mtlzoo vs a hand-written Keras multi-output `fit` of the same
+graph; and each configuration's peak TensorFlow CPU memory relative to
+equal weighting (`tf.config.experimental.get_memory_info`). A summary table
+gives each configuration's step-time ratio per task count.
 
     python benchmarks/weighting_cost.py [--backbone mobilenet_v3_small]
-        [--size 64] [--batch 32] [--steps 12] [--tasks 3 5] [--out FILE.md]
+        [--size 64] [--batch 32] [--steps 12] [--tasks 3 5 10 20]
+        [--param-tasks 3 5] [--variant-tasks 10 20] [--loss-level ...]
+        [--gradient ...] [--out FILE.md]
 
-Times are noisy on shared machines; read ratios from one run.
+Tracing takes most of the time at 10-20 tasks (tens of seconds per
+configuration); `--gradient` and `--loss-level` pick fewer methods. Times
+are noisy on shared machines; read ratios from one run.
 """
 
 import argparse
@@ -119,6 +127,12 @@ def configurations(args, count):
     configs += [
         (f"{name} (representation grads)", name, rep) for name in args.gradient
     ]
+    if count in args.variant_tasks and count in args.param_tasks:
+        configs += [
+            (f"{name} ({label})", name, opts)
+            for name, label, opts in CHEAP_VARIANTS
+            if name in args.gradient
+        ]
     if count in args.variant_tasks:
         configs += [
             (f"{name} (representation grads, {label})", name, dict(rep, **opts))
@@ -297,10 +311,11 @@ def page(args, text):
         "memory is the peak TensorFlow CPU allocation during an epoch above "
         "what was allocated before it (activations, gradients, the method's "
         "temporaries; not the weights). Random images and labels, Adam. "
-        "Tasks cycle classification, regression, "
-        "segmentation (a decoder with skips from every level, so the "
-        "representation gradients cover P1 to P5). Timings on a shared "
-        "machine are noisy: read ratios, not milliseconds.\n" + text
+        "Tasks cycle classification, segmentation (a decoder with skips "
+        "from every level, so the representation gradients cover P1 to "
+        "P5), regression, keypoints (5 points), multi-label (8 labels). "
+        "Timings on a shared machine are noisy: read ratios, not "
+        "milliseconds.\n" + text
     )
 
 

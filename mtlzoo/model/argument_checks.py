@@ -114,3 +114,42 @@ def check_backbone_weights(backbone_weights, weights):
         stacklevel=3,
     )
     return weights
+
+
+def check_images(model, x, method):
+    """Refuse an array or tensor of images whose shape the model cannot
+    take, naming the expected shape (datasets and generators pass: their
+    batches are checked by Keras).
+
+    Args:
+        model: `MultiTaskModel`.
+        x: the `x` given to `fit`, `evaluate` or `predict`.
+        method: str. The method's name, for the message.
+    """
+    shape = getattr(x, "shape", None)
+    if shape is None or isinstance(x, dict):
+        return
+    try:
+        shape = tuple(None if d is None else int(d) for d in shape)
+    except TypeError:
+        return
+    expected = tuple(model.input_shape_)
+    if len(shape) == len(expected) + 1 and all(
+        d is None or e is None or d == e for d, e in zip(shape[1:], expected)
+    ):
+        return
+    if len(shape) == 3 and expected[-1] == 1 and shape[1:] == expected[:2]:
+        return  # gray images without their channel axis
+    hint = ""
+    if shape == expected:
+        hint = " It looks like one image: add a batch axis (x[None])."
+    elif len(shape) == 4 and len(expected) == 3 and shape[3] == expected[2]:
+        hint = (
+            f" Resize the images to {expected[0]}x{expected[1]} first "
+            "(e.g. keras.ops.image.resize)."
+        )
+    raise ValueError(
+        f"`{method}` of model '{model.name}' takes images of shape "
+        f"(batch, {', '.join(str(d) for d in expected)}).{hint} "
+        f"Received: x with shape={shape}"
+    )

@@ -11,6 +11,7 @@ from mtlzoo.architectures.hard_sharing import to_config
 from mtlzoo.model.argument_checks import check_backbone_weights
 from mtlzoo.model.argument_checks import check_compile_kwargs
 from mtlzoo.model.argument_checks import check_head_optimizers
+from mtlzoo.model.argument_checks import check_images
 from mtlzoo.model.argument_checks import check_input_shape
 from mtlzoo.model.argument_checks import check_loss_weights
 from mtlzoo.model.argument_checks import check_weighting
@@ -45,7 +46,7 @@ from mtlzoo.model.weight_reuse_step import weight_reuse_step
 from mtlzoo.model.weighting_callbacks import with_weighting_callbacks
 from mtlzoo.model.weights_file import check_weights_file
 from mtlzoo.tasks import validate_tasks
-from mtlzoo.weighting import weight_reuse
+from mtlzoo.weighting import _weight_reuse as weight_reuse
 
 
 @keras.saving.register_keras_serializable(package="mtlzoo")
@@ -455,6 +456,7 @@ class MultiTaskModel(keras.Model):
         (`mtlzoo.model.batch_norm.RecalibrateBatchNorm`).
         """
         check_compiled_trainables(self)
+        check_images(self, args[0] if args else kwargs.get("x"), "fit")
         # Before any callback (BackupAndRestore) loads optimizer slots.
         self._state.build_optimizers(self)
         extra = []
@@ -479,6 +481,7 @@ class MultiTaskModel(keras.Model):
         """`keras.Model.evaluate`; a `sample_weight` dict may name only some
         tasks (the others weigh 1). Images with NaN or inf, invalid labels
         or sample weights raise a `ValueError` naming the culprit."""
+        check_images(self, args[0] if args else kwargs.get("x"), "evaluate")
         args = _complete_sample_weight(self, args, kwargs, 4)
         return super().evaluate(*args, **kwargs)
 
@@ -492,6 +495,7 @@ class MultiTaskModel(keras.Model):
                 model's (non-finite) outputs instead. Defaults to True.
             *args, **kwargs: the other arguments of `keras.Model.predict`.
         """
+        check_images(self, x, "predict")
         check_finite = bool(check_finite)
         if getattr(self._state, "predict_checks", True) != check_finite:
             self._state.predict_checks = check_finite

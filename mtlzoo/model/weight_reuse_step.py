@@ -1,7 +1,7 @@
 """The train step of a gradient method that reuses its coefficients.
 
 With `update_weights_every=N > 1` (a `gram_based` method, see
-`mtlzoo.weighting.weight_reuse`), one step in N is the full gradient step
+`mtlzoo.weighting._weight_reuse`), one step in N is the full gradient step
 of `mtlzoo.model.gradient_step` (one backward pass per task, the method
 computes `alpha`, which is kept); the other steps reuse the kept `alpha`:
 the shared part (parameters, or features in representation mode) gets the
@@ -22,7 +22,7 @@ from mtlzoo.model.gradient_step import variable_gradients
 from mtlzoo.model.gradient_step import weighted_losses
 from mtlzoo.model.train_step import finish_step
 from mtlzoo.model.train_step import guarded_batch
-from mtlzoo.weighting import weight_reuse
+from mtlzoo.weighting import _weight_reuse as weight_reuse
 
 
 class _Checks:

@@ -6,6 +6,7 @@ from keras import ops
 
 from mtlzoo import metrics as mtl_metrics
 from mtlzoo.tasks import _arrays
+from mtlzoo.tasks import _crop
 from mtlzoo.tasks import _ops
 from mtlzoo.tasks.base import Task
 from mtlzoo.tasks.registry import register_kind
@@ -138,6 +139,24 @@ class BoxTask(Task):
         if value.shape[-1] == 5:
             return value
         return np.concatenate([value[:4], [np.argmax(value[4:])]])
+
+    def postprocess(self, value, crop_box, image_size, threshold=0.5):
+        """`box` `[x1, y1, x2, y2]` in pixels of the image (from the
+        predicted `[y1, x1, y2, x2]` fractions of the crop), `class`,
+        `score` and `probabilities` (class name or id -> probability)."""
+        value = np.asarray(value, "float64")
+        y1, x1, y2, x2 = value[:4]
+        corners = _crop.points_to_image([[x1, y1], [x2, y2]], crop_box)
+        probs = value[4:]
+        names = self.names()
+        keys = [_arrays.class_name(j, names) for j in range(len(probs))]
+        j = int(np.argmax(probs))
+        return {
+            "box": [float(v) for v in corners.ravel()],
+            "class": keys[j],
+            "score": float(probs[j]),
+            "probabilities": {k: float(p) for k, p in zip(keys, probs)},
+        }
 
     def class_scores(self, value):
         return np.asarray(value)[4:]

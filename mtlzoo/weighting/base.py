@@ -5,7 +5,7 @@ import inspect
 import keras
 from keras import ops
 
-from mtlzoo.weighting import weight_reuse
+from mtlzoo.weighting import _weight_reuse as weight_reuse
 
 
 @keras.saving.register_keras_serializable(package="mtlzoo")
@@ -51,7 +51,7 @@ class Weighting(keras.layers.Layer):
         update_weights_every: int. For `gram_based` methods: recompute the
             coefficients `alpha` every this many steps and reuse them in
             between, where `fit` then takes one backward pass instead of
-            one per task (see `mtlzoo.weighting.weight_reuse`). Defaults
+            one per task (see `mtlzoo.weighting._weight_reuse`). Defaults
             to 1 (every step).
     """
 
@@ -165,7 +165,7 @@ class Weighting(keras.layers.Layer):
 
     def reuse_variables(self):
         """`(coefficients, step)`: the variables of the reuse state (see
-        `mtlzoo.weighting.weight_reuse`), or None before they exist."""
+        `mtlzoo.weighting._weight_reuse`), or None before they exist."""
         if not hasattr(self, "reuse_step"):
             return None
         return self.reused_coefficients, self.reuse_step

@@ -105,7 +105,7 @@ class NashMTL(Weighting):
         max_norm: float. Norm clip of the shared update; 0 disables it.
             Defaults to 1.0.
         update_weights_every: int. Solve every this many steps and reuse
-            the weights in between (see `mtlzoo.weighting.weight_reuse`;
+            the weights in between (see `mtlzoo.weighting._weight_reuse`;
             `fit` then takes one backward pass in between). Defaults to 1.
         iterations: int. Newton steps at most per solve. Defaults to 100.
         representation_gradients: bool. See `Weighting`.
@@ -162,14 +162,14 @@ class NashMTL(Weighting):
 
     def reuse_variables(self):
         """`(alpha, step)`: Nash-MTL keeps its reuse state in its own
-        variables (saved since before `mtlzoo.weighting.weight_reuse`)."""
+        variables (saved since before `mtlzoo.weighting._weight_reuse`)."""
         if not hasattr(self, "step"):
             return None
         return self.alpha, self.step
 
     def coefficients(self, matrix, mask):
         """`(T,)` float64 weights: the warm-started bargaining solve (the
-        reuse between solves is `mtlzoo.weighting.weight_reuse`'s)."""
+        reuse between solves is `mtlzoo.weighting._weight_reuse`'s)."""
 
         def solve():
             alpha, beta, converged, residual = bargaining_weights(

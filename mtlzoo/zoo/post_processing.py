@@ -45,8 +45,10 @@ def postprocess(model, outputs, image_size=None, crop_box=None, threshold=0.5):
       `fractions` of its pixels per class;
     - `classification`: `probabilities` (class name -> probability),
       `class`, `score`, and for two classes `probability` (of class 1);
-    - `regression`: `values` (and `value` for one unit); other kinds:
-      their own hook, by default `values` (the raw output).
+    - `regression`: `values` (and `value` for one unit);
+    - `box`: `box` `[x1, y1, x2, y2]` in photo pixels, `class`, `score`;
+    - `heatmap`: `points` (each map's peak, photo pixels) and `scores`;
+      other kinds: their own hook, by default `values` (the raw output).
 
     A converted preset's `config.json` may say more in
     `source.postprocess.tasks`: `{"as": "box_offsets"}` adds `box`

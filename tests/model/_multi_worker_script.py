@@ -10,7 +10,8 @@ wrote. Usage:
 
 Every process trains a fresh `MultiTaskModel` (BatchNorm frozen, same
 seed) on the same global batches with `equal` weighting, fed as a
-`tf.data.Dataset` sharded by DATA, then with `pcgrad`, fed with
+`tf.data.Dataset` sharded by DATA, then with `pcgrad` and a head
+optimizer for one task, fed with
 `strategy.distribute_datasets_from_function`, and writes the final weights
 of both runs, their weights before training and the `evaluate` loss of the
 first to OUT.npz. With `--save DIR`, the equal-weighting model is saved
@@ -102,13 +103,18 @@ def main(argv=None):
         )
         return dataset.batch(batch)
 
-    def train(method, feed):
+    def train(method, feed, head_optimizer=False):
         with strategy.scope():
             keras.utils.set_random_seed(0)
             model = mtlzoo.build("tiny", tasks, SHAPE, batch_norm="frozen")
+            head_optimizers = None
+            if head_optimizer:
+                head = keras.optimizers.SGD(0.1, momentum=0.9)
+                head_optimizers = {"digit": head}
             model.compile(
                 optimizer=keras.optimizers.SGD(0.05),
                 weighting=mtlzoo.weighting.get(method, **options[method]),
+                head_optimizers=head_optimizers,
             )
         before = model.get_weights()
         model.fit(feed, epochs=1, steps_per_epoch=STEPS, verbose=0)
@@ -120,15 +126,16 @@ def main(argv=None):
     out["equal_eval_loss"] = np.float64(
         model.evaluate(global_batches(), verbose=0, return_dict=True)["loss"]
     )
-    if args.save:
-        chief = args.index == 0
-        where = args.save if chief else tempfile.mkdtemp()
-        model.save(os.path.join(where, "model.keras"))
+    if args.save and args.index == 0:  # the chief
+        model.save(os.path.join(args.save, "model.keras"))
+    elif args.save:
+        with tempfile.TemporaryDirectory() as where:
+            model.save(os.path.join(where, "model.keras"))
     for name, weights in (("equal", model.get_weights()), ("start", before)):
         for i, w in enumerate(weights):
             out[f"{name}/{i}"] = w
     feed = strategy.distribute_datasets_from_function(per_worker)
-    model, _ = train("pcgrad", feed)
+    model, _ = train("pcgrad", feed, head_optimizer=True)
     for i, w in enumerate(model.get_weights()):
         out[f"pcgrad/{i}"] = w
     np.savez(args.out, **out)

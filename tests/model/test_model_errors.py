@@ -81,3 +81,25 @@ def test_nan_loss_is_named():
     y["ink"] = np.full_like(y["ink"], np.inf)
     with pytest.raises(Exception, match="task 'ink'"):
         model.train_on_batch(x, y)
+
+
+@pytest.mark.parametrize("method", ["predict", "evaluate", "fit"])
+def test_images_of_the_wrong_shape_are_named(method):
+    tasks = small_tasks(("classification", "regression"))
+    model = tiny_model(tasks)
+    model.compile()
+    height, width, channels = SHAPE
+    y = testing.random_labels(model.tasks, SHAPE, 2)
+    cases = {
+        (2, height + 4, width, channels): "Resize the images",
+        (height, width, channels): r"add a batch axis",
+        (2, height, width, channels + 2): r"Received: x with shape",
+    }
+    for shape, message in cases.items():
+        x = np.zeros(shape, "float32")
+        args = (x,) if method == "predict" else (x, y)
+        with pytest.raises(ValueError, match=message) as info:
+            getattr(model, method)(*args, verbose=0)
+        assert f"(batch, {height}, {width}, {channels})" in str(info.value)
+    out = model.predict(np.full((2, *SHAPE), 128.0, "float32"), verbose=0)
+    assert set(out) == set(model.task_names)

@@ -292,3 +292,12 @@ def test_every_converted_preset_maps_its_outputs(name):
         if "mask" in values:
             assert values["mask"].shape == (400, 400)
             assert values["mask"][:50].sum() == 0  # above the crop
+
+
+def test_box_kind_hook_by_hand():
+    task = mtlzoo.Task("thing", "box", num_classes=2, class_names=["a", "b"])
+    value = [0.1, 0.2, 0.5, 0.6, 0.3, 0.7]  # [y1, x1, y2, x2], then classes
+    out = task.postprocess(value, (10, 20, 110, 220), (300, 300))
+    # x1 = 10 + 0.2 * 100, y1 = 20 + 0.1 * 200, x2 = 10 + 0.6 * 100, ...
+    assert out["box"] == pytest.approx([30.0, 40.0, 70.0, 120.0])
+    assert (out["class"], out["score"]) == ("b", pytest.approx(0.7))

@@ -70,3 +70,25 @@ def test_predict_bad_crop_box(capsys, astronaut, extra, message):
     err = capsys.readouterr().err
     assert code in (1, 2) and message in err
     assert len(err.strip().splitlines()) == 1, err
+
+
+def test_predict_pose_writes_the_mask_at_the_photo_size(tmp_path, capsys):
+    from PIL import Image
+
+    from mtlzoo.presets import registry
+
+    if "pose_mediapipe_lite" not in registry.list_models():
+        pytest.skip("the preset pose_mediapipe_lite is not in this tree")
+    photo = tmp_path / "wide.png"  # not square: the mask follows the photo
+    source = photo_demo.read_photo(photo_demo.photo_path("astronaut"))
+    Image.fromarray(source[:, 64:448]).save(photo)  # 384 x 512
+    argv = ["predict", "pose_mediapipe_lite", str(photo)]
+    argv += ["--crop-box", "-192", "0", "576", "768"]
+    assert cli.main(argv + ["--output-dir", str(tmp_path), "--json"]) == 0
+    (entry,) = json.loads(capsys.readouterr().out)
+    mask = Image.open(entry["masks"]["segmentation"])
+    assert mask.size == (384, 512)
+    pixels = np.asarray(mask)
+    assert set(np.unique(pixels)) <= {0, 255} and pixels.mean() > 0
+    assert entry["outputs"]["world"]["unit"] == "metres"
+    assert entry["outputs"]["presence"]["probability"] > 0.5
