@@ -24,7 +24,7 @@ from mtlzoo.app import drawing
 DEMOS = (
     ("*pose*", {"photo": "astronaut", "crop_box": [-128, 0, 640, 768]}),
     ("*mesh*", {"photo": "astronaut", "crop_box": [143, 37, 303, 197]}),
-    ("*hand*", {"photo": "scream", "crop_box": [52, 40, 162, 150]}),
+    ("*hand*", {"photo": "hand", "crop_box": [-15, 20, 255, 290]}),
     ("*face*", {"photo": "astronaut", "crop_box": [165, 59, 283, 177]}),
     ("*", {"photo": "astronaut"}),
 )
@@ -35,7 +35,7 @@ _ZOOM_BELOW = 0.6
 
 
 def photo_path(photo):
-    """The path of a shipped photo (`"astronaut"`, `"scream"`)."""
+    """The path of a shipped photo (`"astronaut"`, `"hand"`, `"scream"`)."""
     path = _files.package_path("assets", f"photo_{photo}.jpg", must_exist=False)
     if not path.is_file():
         shipped = sorted(

@@ -8,7 +8,9 @@ the shared part (parameters, or features in representation mode) gets the
 gradient of `sum_t alpha_t w_t L_t` and the variables each task owns the
 gradient of `sum_t w_t L_t`: two backward passes through the heads, one
 through the trunk, none per task. Both are branches of one `tf.cond`, so
-the step is traced once.
+the step is traced once. One device only: under `tf.distribute` with
+several replicas the full step synchronises them inside the `tf.cond`,
+which TensorFlow does not support, and the step says so.
 """
 
 import tensorflow as tf
@@ -49,6 +51,17 @@ def weight_reuse_step(parts, x, y, sample_weights):
     weighting = parts.weighting
     objective = parts.objective
     rep = weighting.representation_gradients
+    _, count = replicas()
+    if count > 1:
+        raise ValueError(
+            "`update_weights_every` > 1 runs on one device only: its step "
+            "chooses between the full and the reuse step with a `tf.cond`, "
+            "and the full step synchronises the replicas inside it, which "
+            "`tf.distribute` does not support. Use update_weights_every=1 "
+            f"under a strategy with several replicas. Received: "
+            f"update_weights_every={weighting.update_weights_every}, "
+            f"replicas={count}"
+        )
     guard, y, sample_weights = guarded_batch(parts, x, y, sample_weights)
     with tf.GradientTape(persistent=True) as tape:
         y_pred, shared = parts.forward(x, cut=rep)
@@ -92,9 +105,7 @@ def weight_reuse_step(parts, x, y, sample_weights):
         return list(pieces) + [own_grads[id(v)] for v in owned] + checks
 
     def reuse():
-        _, count = replicas()
-        combined = reused * scale if count > 1 else reused
-        pieces = _zeros_for_none(tape.gradient(combined, targets), targets)
+        pieces = _zeros_for_none(tape.gradient(reused, targets), targets)
         own = _zeros_for_none(tape.gradient(weighted_sum, owned), owned)
         weighting.record_applied_weights(alpha * terms.weights * terms.present)
         checks = []

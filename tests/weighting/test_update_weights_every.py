@@ -2,6 +2,10 @@
 updates (one backward pass on the reuse steps)."""
 
 import json
+import os
+import subprocess
+import sys
+import textwrap
 
 import keras
 import numpy as np
@@ -171,3 +175,45 @@ def test_resume_continues_the_schedule(tmp_path):
     loaded.fit(x, y, batch_size=2, epochs=1, shuffle=False, verbose=0)
     for a, b in zip(weights_of(straight), weights_of(loaded)):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+DISTRIBUTED = textwrap.dedent(
+    """
+    import tensorflow as tf
+    cpu = tf.config.list_physical_devices("CPU")[0]
+    tf.config.set_logical_device_configuration(
+        cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
+    import keras
+    import mtlzoo
+    from mtlzoo import testing
+    tasks = [mtlzoo.Task("digit", "classification", num_classes=3,
+                         head={"units": 4}),
+             mtlzoo.Task("ink", "regression", head={"units": 4})]
+    shape = (16, 16, 1)
+    x = testing.random_images(shape, 4)
+    y = testing.random_labels(tasks, shape, 4)
+    with tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"]).scope():
+        model = mtlzoo.build("tiny", tasks, shape)
+        model.compile(optimizer="sgd", weighting=mtlzoo.weighting.get(
+            "mgda", update_weights_every=2))
+    try:
+        model.fit(x, y, batch_size=4, verbose=0)
+    except Exception as error:
+        print("ERROR", type(error).__name__, error)
+    """
+)
+
+
+def test_several_replicas_are_refused_by_name():
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    result = subprocess.run(
+        [sys.executable, "-c", DISTRIBUTED],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert "ERROR ValueError" in result.stdout, result.stderr[-2000:]
+    assert "Received: update_weights_every=2, replicas=2" in result.stdout, (
+        result.stdout[-2000:]
+    )
