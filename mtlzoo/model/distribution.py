@@ -59,7 +59,10 @@ def metric_results(metrics):
     for metric in metrics:
         for v in metric.variables:
             if v.aggregation in reduced:
-                reduced[v.aggregation].append(v.value)
+                # tf.identity: a variable read has no device, which a
+                # multi-worker all-reduce needs ("destinations can not be
+                # empty").
+                reduced[v.aggregation].append(tf.identity(v.value))
     reduced = {
         op: iter(ctx.all_reduce(op, values) if values else [])
         for op, values in reduced.items()
