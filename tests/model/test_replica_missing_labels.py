@@ -121,7 +121,7 @@ CASES = [
     spec("equal", sample_weight=True),
     spec("equal", large=True),
     spec("fixed", large=True, options={"weights": {"digit": 2, "ink": 0.5}}),
-    spec("uncertainty"),
+    spec("uncertainty", large=True),
     spec("famo", large=True),
     spec("rlw", large=True, options={"seed": 0}),
     # Epoch-end callbacks reading the logged task losses and metrics.
@@ -129,7 +129,7 @@ CASES = [
     spec("dtp", large=True, options={"kpi": {"digit": "digit_accuracy"}}),
     # Gradient methods: parameter gradients (the matrix path) and
     # representation gradients (the Gram path).
-    spec("pcgrad"),
+    spec("pcgrad", large=True),
     spec("mgda_ub"),
     spec("pcgrad", large=True, sample_weight=True),
     spec("grad_drop", large=True, options={"seed": 0}),
