@@ -13,6 +13,7 @@ higher is better)) are computed from the registry when read.
 import importlib
 import pkgutil
 
+from mtlzoo.tasks._ops import masked_mean
 from mtlzoo.tasks.base import Task
 from mtlzoo.tasks.box import BoxTask
 from mtlzoo.tasks.classification import ClassificationTask
@@ -70,6 +71,7 @@ __all__ = [
     "Task",
     "get_kind",
     "list_kinds",
+    "masked_mean",
     "metric_directions",
     "register_kind",
     "unregister_kind",
