@@ -29,7 +29,11 @@ setup(
         "mtlzoo.zoo_configs": "zoo_configs",
     },
     package_data={
-        "mtlzoo": ["assets/*"],
+        "mtlzoo": [
+            "assets/*",
+            "backbones/graphs/*.json",
+            "heads/graphs/*.json",
+        ],
         "mtlzoo.pretrained": ["*", "*/*"],
         "mtlzoo.zoo_configs": ["*/*"],
     },

@@ -233,7 +233,7 @@ PRESETS = {
                 "keypoints": {"edges": HAND_EDGES},
                 "world": {"as": "world", "unit": "metres", "edges": HAND_EDGES},
             },
-            "demo": {"photo": "scream", "crop_box": [0, 0, 200, 200]},
+            "demo": {"photo": "hand", "crop_box": [-15, 20, 255, 290]},
         },
         "upstream": {
             "figures": "not quoted: the model card reports per-region "
@@ -449,9 +449,15 @@ def images_for(name, size):
             ("astronaut", (0, 64, 512, 448)),
         ]
     else:
-        # No hand photo in skimage.data: the astronaut's glove and crops
-        # of the other photos (presence should stay low).
-        crops = [("astronaut", (300, 0, 512, 212))]
+        # The hand photo shipped for the demo (mtlzoo/assets/photo_hand.jpg,
+        # MIT, from npm fingerpose@0.1.0; 240x320), square crops around the
+        # hand, then the astronaut's glove (presence should stay low).
+        pictures["hand"] = _shipped_photo("hand")
+        crops = [
+            ("hand", (20, -15, 290, 255)),
+            ("hand", (40, 0, 280, 240)),
+            ("astronaut", (300, 0, 512, 212)),
+        ]
     crops += [("chelsea", (0, 50, 300, 350)), ("coffee", (50, 100, 350, 400))]
     images = []
     for picture, (top, left, bottom, right) in crops:
@@ -463,6 +469,16 @@ def images_for(name, size):
         )
         images.append(out.numpy()[0])
     return np.stack(images).astype("float32"), crops
+
+
+def _shipped_photo(name):
+    """A photo shipped in mtlzoo/assets as a uint8 RGB array."""
+    from PIL import Image
+
+    from mtlzoo import _files
+
+    path = _files.package_path("assets", f"photo_{name}.jpg")
+    return np.asarray(Image.open(path).convert("RGB"))
 
 
 def all_layers(model):

@@ -18,6 +18,7 @@ PACKAGE = pathlib.Path(backbones.__file__).parent
 # Modules of the package that are not one backbone each.
 NOT_ENTRIES = {
     "applications",
+    "converted",
     "levels",
     "model_backbone",
     "preprocess",
@@ -43,6 +44,10 @@ def test_registry_lists_all_backbones():
         "mtcnn_onet",
         "resnet_small",
         "tiny",
+        "tiny_xception",
+        "mediapipe_face_mesh",
+        "mediapipe_hand_landmark",
+        "mediapipe_pose_lite",
     }
     names = backbones.list_backbones()
     assert set(names) == expected
@@ -71,7 +76,13 @@ def test_every_module_registers_its_backbone():
         if not path.stem.startswith("_")
     }
     entries = stems - NOT_ENTRIES
-    assert entries == {"lenet", "mtcnn_onet", "resnet_small", "tiny"}
+    assert entries == {
+        "lenet",
+        "mtcnn_onet",
+        "resnet_small",
+        "tiny",
+        "tiny_xception",
+    }
     for stem in entries:
         module = importlib.import_module(f"mtlzoo.backbones.{stem}")
         spec = backbones.get(stem)
@@ -79,7 +90,14 @@ def test_every_module_registers_its_backbone():
         assert spec.native
     for name in applications.APPLICATIONS:
         assert not backbones.get(name).native
-    assert set(backbones.list_backbones()) == entries | set(
+    # Converted trunks: one shipped graph each, registered by converted.py.
+    graphs = {p.stem for p in (PACKAGE / "graphs").glob("*.json")}
+    assert graphs == {
+        "mediapipe_face_mesh",
+        "mediapipe_hand_landmark",
+        "mediapipe_pose_lite",
+    }
+    assert set(backbones.list_backbones()) == entries | graphs | set(
         applications.APPLICATIONS
     )
 

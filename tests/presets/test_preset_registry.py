@@ -21,12 +21,16 @@ TRAINED = [n for n in NAMES if not converted.is_converted(zoo.get_config(n))]
 
 def test_registry_lists_the_presets():
     assert NAMES == [
+        "face_mesh_mediapipe",
+        "faces_age_gender_faceapi",
         "faces_mtcnn_onet",
         "fashion_mobilenetv2_multitask",
         "fashion_tiny_test",
+        "hands_mediapipe",
         "multi_fashion_mnist_lenet",
         "multi_fashion_resnet_small",
         "multi_mnist_lenet",
+        "pose_mediapipe_lite",
         "shapes_resnet_small_dense",
     ]
     assert zoo.list_models("fashion_tiny*") == [TINY]
@@ -103,14 +107,16 @@ def test_a_folder_without_config_is_not_a_preset(tmp_path):
 
 
 def test_pretrained_directory_is_small():
-    # every preset plus the converted MobileNetV2: under 40 MiB in the wheel
+    # every preset plus the converted MobileNetV2: under 60 MiB in the wheel
+    # (PyPI's limit is 100 MB per file; 55 MB with the converted real-photo
+    # presets)
     total = sum(
         zoo.get_config(n)["weights"]["size_bytes"] for n in zoo.list_models()
     )
     backbone = REPO / "pretrained" / "mobilenet_v2_imagenet_no_top.weights.h5"
     if backbone.is_file():
         total += backbone.stat().st_size
-    assert total < 40 * 2**20
+    assert total < 60 * 2**20
 
 
 def _tool(name):
