@@ -147,6 +147,30 @@ def test_howto_task_affinity_blocks_run(tmp_path, monkeypatch):
     assert sorted(t for g in built for t in g["tasks"]) == sorted(names)
 
 
+def test_howto_convert_blocks_run(tmp_path, monkeypatch):
+    pytest.importorskip("tflite")
+    import numpy as np
+
+    import mtlzoo
+
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras"))
+    monkeypatch.delenv("MTLZOO_SOURCES", raising=False)
+    try:
+        ns = run_page("howto/convert.md", tmp_path, monkeypatch)
+    finally:
+        mtlzoo.backbones.registry.BACKBONES.unregister("tiny_trunk")
+    assert max(o["max_rel"] for o in ns["report"]["outputs"]) < 1e-4
+    assert set(ns["split"].levels) >= {"P1", "P5"}
+    assert "pip install my-package==1.0" in ns["message"]
+    assert ns["message"].endswith("Received: source=None")
+    want = ns["model"].predict(ns["pixels"], verbose=0)
+    for model in (ns["again"], ns["first"], ns["cached"]):
+        got = model.predict(ns["pixels"], verbose=0)
+        for task in want:
+            np.testing.assert_allclose(got[task], want[task], atol=1e-6)
+    assert "tiny_trunk" not in mtlzoo.backbones.list_backbones()
+
+
 def test_howto_tensorboard_blocks_run(tmp_path, monkeypatch):
     ns = run_page("howto/tensorboard.md", tmp_path, monkeypatch)
     assert ns["expected_train"] <= ns["train_tags"]

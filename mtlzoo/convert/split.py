@@ -125,15 +125,21 @@ def split_model(model, outputs=None, name=None):
     if (
         not isinstance(outputs, dict)
         or len(outputs) < 2
+        or not all(isinstance(n, str) and n for n in outputs)
         or not all(
-            isinstance(i, int) and 0 <= i < len(every) for i in outputs.values()
+            isinstance(i, int)
+            and not isinstance(i, bool)
+            and 0 <= i < len(every)
+            for i in outputs.values()
         )
         or len(set(outputs.values())) != len(outputs)
     ):
         raise ValueError(
-            "`outputs` must map at least two names to distinct output "
+            "`outputs` must map at least two names (str) to distinct output "
             f"indices in [0, {len(every)}). Received: outputs={outputs!r}"
         )
+    if name is not None and not (isinstance(name, str) and name):
+        raise TypeError(f"`name` must be a str. Received: name={name!r}")
     name = name or model.name
     graph = _Graph(model, {n: every[i] for n, i in outputs.items()})
     shared = {op for op, users in graph.users.items() if len(users) >= 2}

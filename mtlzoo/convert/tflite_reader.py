@@ -111,9 +111,41 @@ def read_tflite(path):
     Returns:
         A `TfliteGraph` of the file's first subgraph.
     """
+    import os
+
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(
+            f"`path` must be a file path (str). Received: path={path!r}"
+        )
+    if not os.path.isfile(path):
+        raise ValueError(
+            "No such .tflite file (or it is a directory). "
+            f"Received: path={os.fspath(path)!r}"
+        )
     tflite = import_tflite()
     with open(path, "rb") as f:
         buf = f.read()
+    try:
+        return _parse(tflite, buf, path)
+    except ValueError:
+        raise
+    except Exception as error:
+        # The flatbuffer accessors fail with struct or index errors on
+        # files that are not (whole) TFLite models.
+        raise ValueError(
+            "Not a readable TFLite model (truncated, or another kind of "
+            f"file: {type(error).__name__}). "
+            f"Received: path={os.fspath(path)!r} ({len(buf)} bytes)"
+        ) from None
+
+
+def _parse(tflite, buf, path):
+    """`read_tflite` of the file's bytes."""
+    if len(buf) < 8 or buf[4:8] != b"TFL3":
+        raise ValueError(
+            "Not a TFLite model: the file lacks the 'TFL3' identifier. "
+            f"Received: path={str(path)!r}"
+        )
     model = tflite.Model.GetRootAsModel(buf, 0)
     if model.SubgraphsLength() < 1:
         raise ValueError(f"The TFLite file has no subgraph. Received: {path}")

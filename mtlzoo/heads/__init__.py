@@ -46,6 +46,11 @@ def build_head(task, options=None):
     option `"type"` names (e.g. `{"type": "graph", "graph": ...}`);
     `options` update the task's own `head` options.
     """
+    if options is not None and not isinstance(options, dict):
+        raise TypeError(
+            f"Head options of task '{task.name}' must be a dict. "
+            f"Received: options={options!r}"
+        )
     options = dict(task.head, **(options or {}))
     cls = get(options.pop("type", task.default_head))
     unknown = sorted(set(options) - set(cls.options))

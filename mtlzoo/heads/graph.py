@@ -51,7 +51,13 @@ def load_head_graph(graph):
                 "a JSON file path or a dict with `inputs` and `config`. "
                 f"Received: graph={graph!r}"
             )
-        graph = json.loads(path.read_text())
+        try:
+            graph = json.loads(path.read_text())
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ValueError(
+                f"The head graph file is not valid JSON ({error}). "
+                f"Received: graph={str(graph)!r}"
+            ) from None
     if (
         not isinstance(graph, dict)
         or not isinstance(graph.get("inputs"), list)
@@ -104,7 +110,7 @@ class GraphHead:
     def __call__(self, features, input_shape):
         inputs = [_source(s, features) for s in self.graph["inputs"]]
         config = dict(copy.deepcopy(self.graph["config"]), name=self.task.name)
-        model = keras.Model.from_config(config)
+        model = _from_config(config, self.task.name)
         _check_inputs(model, inputs, self.graph["inputs"], self.task.name)
         out = model(inputs if len(inputs) > 1 else inputs[0])
         expected = (None,) + tuple(self.task.output_shape(input_shape))
@@ -115,6 +121,18 @@ class GraphHead:
                 f"Received: graph inputs={self.graph['inputs']!r}"
             )
         return out
+
+
+def _from_config(config, name):
+    """`keras.Model.from_config`, failing with a message naming `name`."""
+    try:
+        return keras.Model.from_config(config)
+    except (ValueError, TypeError, KeyError) as error:
+        raise ValueError(
+            f"The graph of '{name}' is not a functional keras.Model config "
+            f"({type(error).__name__}: {str(error)[:200]}). "
+            f"Received: config keys={sorted(config)}"
+        ) from None
 
 
 def _check_inputs(model, inputs, sources, name):
@@ -160,7 +178,7 @@ def _block(name, features):
         copy.deepcopy(graph["config"]),
         name=f"{name.replace('.', '_')}__{producer}",
     )
-    model = keras.Model.from_config(config)
+    model = _from_config(config, name)
     _check_inputs(model, inputs, graph["inputs"], name)
     out = model(inputs if len(inputs) > 1 else inputs[0])
     out = list(out) if isinstance(out, (list, tuple)) else [out]

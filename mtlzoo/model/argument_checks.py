@@ -2,6 +2,8 @@
 
 import math
 
+import keras
+
 
 def check_compile_kwargs(kwargs):
     """Refuse Keras' `loss`/`metrics` and unknown `compile()` arguments.
@@ -126,6 +128,21 @@ def check_images(model, x, method):
         x: the `x` given to `fit`, `evaluate` or `predict`.
         method: str. The method's name, for the message.
     """
+    if isinstance(x, (str, bytes)) or hasattr(x, "__fspath__"):
+        raise TypeError(
+            f"`{method}` of model '{model.name}' takes an array of images, "
+            "not a file name (read files with `mtlzoo.images.prepare`). "
+            f"Received: x={x!r}"
+        )
+    if isinstance(x, (list, tuple)) and len(x) != 1:
+        raise ValueError(
+            f"`{method}` of model '{model.name}' takes one array of images "
+            "(batch, height, width, channels), not a list: stack the "
+            "images first (np.stack). "
+            f"Received: x=a {type(x).__name__} of {len(x)} items"
+        )
+    if isinstance(x, (list, tuple)):
+        return check_images(model, x[0], method)
     shape = getattr(x, "shape", None)
     if shape is None or isinstance(x, dict):
         return
@@ -134,6 +151,11 @@ def check_images(model, x, method):
     except TypeError:
         return
     expected = tuple(model.input_shape_)
+    if len(shape) == len(expected) + 1 and shape[0] == 0:
+        raise ValueError(
+            f"`{method}` of model '{model.name}' got no images (an empty "
+            f"batch). Received: x with shape={shape}"
+        )
     if len(shape) == len(expected) + 1 and all(
         d is None or e is None or d == e for d, e in zip(shape[1:], expected)
     ):
@@ -153,3 +175,25 @@ def check_images(model, x, method):
         f"(batch, {', '.join(str(d) for d in expected)}).{hint} "
         f"Received: x with shape={shape}"
     )
+
+
+def model_input_shape(backbone):
+    """The fixed `(H, W, C)` of a backbone model, or a clear error.
+
+    `MultiTaskModel` (and so `mtlzoo.build`) use it when `input_shape` is
+    None: a functional backbone built for one input size gives it.
+    """
+    model = getattr(backbone, "model", backbone)
+    shape = None
+    if isinstance(model, keras.Model):
+        try:
+            shape = tuple(model.inputs[0].shape[1:])
+        except (AttributeError, IndexError, ValueError):
+            shape = None
+    if shape is None or len(shape) != 3 or None in shape:
+        raise ValueError(
+            "`input_shape` is required unless the backbone is a model "
+            "built for a fixed input size. "
+            f"Received: input_shape=None, backbone={backbone!r}"
+        )
+    return shape

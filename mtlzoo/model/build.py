@@ -1,7 +1,5 @@
 """`build()`: the short way to make a `MultiTaskModel`."""
 
-import keras
-
 from mtlzoo.model.multi_task_model import MultiTaskModel
 
 
@@ -70,8 +68,6 @@ def build(
     ...     include_top=False, weights=None, input_shape=(64, 64, 3))
     >>> model = mtlzoo.build(net, tasks, branch_points={"mask": "P3"})
     """
-    if input_shape is None:
-        input_shape = _model_input_shape(backbone)
     return MultiTaskModel(
         backbone,
         tasks,
@@ -87,21 +83,3 @@ def build(
         batch_norm=batch_norm,
         freeze_until=freeze_until,
     )
-
-
-def _model_input_shape(backbone):
-    """The fixed `(H, W, C)` of a backbone model, or a clear error."""
-    model = getattr(backbone, "model", backbone)
-    shape = None
-    if isinstance(model, keras.Model):
-        try:
-            shape = tuple(model.inputs[0].shape[1:])
-        except (AttributeError, IndexError, ValueError):
-            shape = None
-    if shape is None or len(shape) != 3 or None in shape:
-        raise ValueError(
-            "`input_shape` is required unless the backbone is a model "
-            "built for a fixed input size. "
-            f"Received: input_shape=None, backbone={backbone!r}"
-        )
-    return shape

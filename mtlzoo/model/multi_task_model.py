@@ -15,6 +15,7 @@ from mtlzoo.model.argument_checks import check_images
 from mtlzoo.model.argument_checks import check_input_shape
 from mtlzoo.model.argument_checks import check_loss_weights
 from mtlzoo.model.argument_checks import check_weighting
+from mtlzoo.model.argument_checks import model_input_shape
 from mtlzoo.model.batch_norm import RecalibrateBatchNorm
 from mtlzoo.model.batch_norm import batch_norm_config
 from mtlzoo.model.batch_norm import batch_norm_layers
@@ -41,6 +42,7 @@ from mtlzoo.model.train_step import evaluation_losses
 from mtlzoo.model.train_step import loss_method_step
 from mtlzoo.model.train_step import prediction
 from mtlzoo.model.training_state import TrainingState
+from mtlzoo.model.training_state import replace_tracked
 from mtlzoo.model.variable_partition import VariablePartition
 from mtlzoo.model.weight_reuse_step import weight_reuse_step
 from mtlzoo.model.weighting_callbacks import with_weighting_callbacks
@@ -70,6 +72,8 @@ class MultiTaskModel(keras.Model):
         tasks: list of `mtlzoo.Task` (or their configs).
         input_shape: tuple `(height, width, channels)`. Images are fed as
             raw pixel values in 0..255; preprocessing is part of the model.
+            Defaults to None: the input size of a backbone `keras.Model`
+            built for one size (otherwise a `ValueError`).
         backbone_weights: None, `"imagenet"` or a path to backbone
             weights: how the backbone is initialised. Only used when
             building; not part of the config (a loaded model gets its saved
@@ -120,7 +124,7 @@ class MultiTaskModel(keras.Model):
         self,
         backbone,
         tasks,
-        input_shape,
+        input_shape=None,
         backbone_weights=None,
         architecture="hard_sharing",
         branch_points=None,
@@ -136,6 +140,8 @@ class MultiTaskModel(keras.Model):
         backbone_weights = check_backbone_weights(backbone_weights, weights)
         tasks = validate_tasks(tasks)
         bn_policy, bn_train_layers = check_batch_norm(batch_norm)
+        if input_shape is None:
+            input_shape = model_input_shape(backbone)
         input_shape = check_input_shape(input_shape)
         names = [t.name for t in tasks]
         heads = dict(heads or {})
@@ -381,19 +387,17 @@ class MultiTaskModel(keras.Model):
                 optimizer slots, weighting state) is changed. Defaults to
                 True.
         """
+        # Check and resolve every argument first: a failed compile leaves
+        # the model as it was (task weights, optimizer, weighting).
         check_compile_kwargs(kwargs)
         if loss_weights is not None:
             check_loss_weights(loss_weights, self.task_names)
-            for name, value in loss_weights.items():
-                self.task_weights[name].assign(float(value))
         head_optimizers = dict(head_optimizers or {})
         check_head_optimizers(head_optimizers, self.task_names)
-        super().compile(
-            optimizer=optimizer,
-            run_eagerly=run_eagerly,
-            steps_per_execution=steps_per_execution,
-            jit_compile=jit_compile,
-        )
+        optimizer = keras.optimizers.get(optimizer)
+        head_optimizers = {
+            k: keras.optimizers.get(v) for k, v in head_optimizers.items()
+        }
         method = weighting_lib.get(weighting)
         check_weighting(method, self.shared_tensors, self.architecture)
         weighting_lib.setup_method(
@@ -402,11 +406,17 @@ class MultiTaskModel(keras.Model):
             [self.task_weights[n] for n in self.task_names],
             tasks=self.tasks,
         )
-        self.weighting = method
+        super().compile(
+            optimizer=optimizer,
+            run_eagerly=run_eagerly,
+            steps_per_execution=steps_per_execution,
+            jit_compile=jit_compile,
+        )
+        for name, value in (loss_weights or {}).items():
+            self.task_weights[name].assign(float(value))
+        replace_tracked(self, "weighting", method)
         self.check_finite = bool(check_finite)
-        self.head_optimizers = {
-            k: keras.optimizers.get(v) for k, v in head_optimizers.items()
-        }
+        self.head_optimizers = head_optimizers
         self._state.partition = self._partition()
         self._state.compile_arguments = dict(
             optimizer=self.optimizer,

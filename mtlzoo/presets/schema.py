@@ -45,6 +45,7 @@ listing every problem.
 import re
 
 from mtlzoo.presets import converted as converted_lib
+from mtlzoo.presets import first_use
 
 _NUMBER = (int, float)
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
@@ -94,6 +95,7 @@ _WEIGHTS = {
     "size_bytes": (int, True),
     "params": (int, True),
     "url": (str, False),
+    "convert_from": (dict, False),
 }
 _METRICS = {
     "split": (str, True),
@@ -403,6 +405,8 @@ def validate_config(config, name=None):
             "/" in file or "\\" in file or not file.endswith(".weights.h5")
         ):
             errors.append("weights.file must be a bare NAME.weights.h5")
+        if isinstance(weights.get("convert_from"), dict):
+            errors.extend(first_use.spec_problems(weights["convert_from"]))
     metrics = config.get("metrics")
     if not converted and _check_block(metrics, _METRICS, "metrics", errors):
         _check_metrics(metrics, tasks, errors)

@@ -7,7 +7,36 @@ Map cell `(i, j)` of an `h x w` map covers the image fractions
 `keras.ops.image.resize` and TFLite's `RESIZE_BILINEAR` use them).
 """
 
+import numbers
+
 import numpy as np
+
+#: Most map cells `render` makes (a larger request is a mistake).
+_MAX_CELLS = 10**8
+
+
+def numeric_array(value, name):
+    """`value` as a float64 array, or a clear error."""
+    if isinstance(value, (str, bytes)):
+        value = None
+    try:
+        return np.asarray(value, dtype="float64")
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"`{name}` must be an array of numbers. "
+            f"Received: {name} of type {type(value).__name__}"
+        ) from None
+
+
+def check_threshold(name, value):
+    """`pck_threshold` as a positive finite float, or a ValueError."""
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool)
+    if not (ok and np.isfinite(value) and value > 0):
+        raise ValueError(
+            f"Task '{name}': pck_threshold must be a positive number. "
+            f"Received: pck_threshold={value!r}"
+        )
+    return float(value)
 
 
 def render(points, height, width, sigma=1.0):
@@ -28,16 +57,39 @@ def render(points, height, width, sigma=1.0):
         float32 array; each map peaks at 1 where its point falls on a cell
         centre.
     """
-    p = np.asarray(points, dtype="float64")
-    if p.ndim < 2 or p.shape[-1] < 2:
+    p = numeric_array(points, "points")
+    if p.ndim < 2 or not 2 <= p.shape[-1] <= 4:
         raise ValueError(
-            "Keypoints must be shaped (..., K, 2) or more columns (x, y "
-            f"[, z][, visibility]). Received: points.shape={p.shape}"
+            "Keypoints must be shaped (..., K, 2), (..., K, 3) or "
+            "(..., K, 4) (x, y [, z][, visibility]). "
+            f"Received: points.shape={p.shape}"
         )
-    sigma = float(sigma)
-    if not (np.isfinite(sigma) and sigma > 0):
+    if np.isinf(p).any():
+        raise ValueError(
+            "Keypoints must be finite (NaN marks a missing one). "
+            f"Received: {int(np.isinf(p).sum())} inf value(s) in points"
+        )
+    if p.shape[-1] in (3, 4):
+        vis = p[..., -1]
+        bad = (vis < 0) | (vis > 1)
+        if bad.any():
+            raise ValueError(
+                "The last column of keypoints with 3 or 4 columns is the "
+                "visibility: in [0, 1], or NaN for a missing point. "
+                "Received: visibility values "
+                f"{np.unique(vis[bad])[:5].tolist()}"
+            )
+    ok = isinstance(sigma, numbers.Real) and not isinstance(sigma, bool)
+    if not (ok and np.isfinite(sigma) and sigma > 0):
         raise ValueError(
             f"sigma must be a positive number. Received: sigma={sigma!r}"
+        )
+    sigma = float(sigma)
+    if height * width * p[..., 0].size > _MAX_CELLS:
+        raise ValueError(
+            f"{height}x{width} maps for {p[..., 0].size} keypoints would "
+            f"hold more than {_MAX_CELLS:.0e} cells. "
+            f"Received: map size=({height}, {width})"
         )
     u = p[..., 0] * width - 0.5  # (..., K) in cell-index units
     v = p[..., 1] * height - 0.5
@@ -65,10 +117,10 @@ def peaks(values, refine=True):
     neighbours on each axis: exact for a Gaussian blob). `score` is the
     map's maximum. A map without a finite value gives NaN.
     """
-    a = np.asarray(values, dtype="float64")
-    if a.ndim < 3:
+    a = numeric_array(values, "values")
+    if a.ndim < 3 or 0 in a.shape[-3:]:
         raise ValueError(
-            "Heatmaps must be shaped (..., H, W, K). "
+            "Heatmaps must be shaped (..., H, W, K), H, W and K >= 1. "
             f"Received: values.shape={a.shape}"
         )
     h, w, k = a.shape[-3:]
@@ -145,7 +197,9 @@ def check_names(name, names, count):
     """`keypoint_names` as a list of `count` str (or None)."""
     if names is None:
         return None
-    if isinstance(names, str) or not all(isinstance(n, str) for n in names):
+    if not isinstance(names, (list, tuple)) or not all(
+        isinstance(n, str) for n in names
+    ):
         raise TypeError(
             f"Task '{name}': keypoint_names must be a list of str. "
             f"Received: keypoint_names={names!r}"
@@ -154,6 +208,12 @@ def check_names(name, names, count):
         raise ValueError(
             f"Task '{name}' has {count} keypoints but {len(names)} names. "
             f"Received: keypoint_names={list(names)!r}"
+        )
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(
+            f"Task '{name}': keypoint_names must be distinct; {repeated} "
+            f"repeat. Received: keypoint_names={list(names)!r}"
         )
     return list(names)
 

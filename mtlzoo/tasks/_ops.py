@@ -1,5 +1,6 @@
 """Tensor helpers shared by the task kinds (masked means, label cleanup)."""
 
+import numpy as np
 import tensorflow as tf
 from keras import ops
 
@@ -18,8 +19,14 @@ def masked_mean(values, mask):
     gradient of the global mean. Elsewhere (one replica, or outside
     `strategy.run`) it is the plain masked mean of `values`.
     """
-    values = ops.cast(values, "float32")
-    mask = ops.cast(mask, "float32")
+    values = _float_tensor(values, "values")
+    mask = _float_tensor(mask, "mask")
+    if not _same_shape(values.shape, mask.shape):
+        raise ValueError(
+            "`masked_mean` needs `mask` of the same shape as `values` (one "
+            "weight per value). Received: values.shape="
+            f"{tuple(values.shape)}, mask.shape={tuple(mask.shape)}"
+        )
     total = ops.sum(values * mask)
     count = ops.sum(mask)
     replica = _replica_context()
@@ -32,6 +39,38 @@ def masked_mean(values, mask):
     share = total * float(replica.num_replicas_in_sync) / denominator
     # Value: the global mean; gradient: this replica's share.
     return sums[0] / denominator + (share - ops.stop_gradient(share))
+
+
+def _float_tensor(value, name):
+    """`value` cast to float32, or a TypeError naming `name`."""
+    dtype = getattr(value, "dtype", None)
+    if dtype is None:
+        try:
+            value = np.asarray(value, "float32")
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"`masked_mean` takes numeric arrays or tensors. "
+                f"Received: {name} of type {type(value).__name__}"
+            ) from None
+    elif not _numeric(dtype):
+        raise TypeError(
+            f"`masked_mean` takes numeric arrays or tensors. "
+            f"Received: {name} with dtype={dtype}"
+        )
+    return ops.cast(value, "float32")
+
+
+def _numeric(dtype):
+    name = str(getattr(dtype, "name", dtype))
+    return name.startswith(("float", "int", "uint", "bool", "bfloat"))
+
+
+def _same_shape(a, b):
+    """Equal ranks, and equal sizes wherever both are known."""
+    a, b = tuple(a), tuple(b)
+    return len(a) == len(b) and all(
+        x is None or y is None or x == y for x, y in zip(a, b)
+    )
 
 
 def _replica_context():

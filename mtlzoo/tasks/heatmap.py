@@ -105,15 +105,7 @@ class HeatmapTask(Task):
                 f"Task '{name}': stride must be a power of two >= 1 (1, 2, "
                 f"4, ...). Received: stride={stride!r}"
             )
-        try:
-            threshold = float(pck_threshold)
-        except (TypeError, ValueError):
-            threshold = float("nan")
-        if not (np.isfinite(threshold) and threshold > 0):
-            raise ValueError(
-                f"Task '{name}': pck_threshold must be a positive number. "
-                f"Received: pck_threshold={pck_threshold!r}"
-            )
+        threshold = _heatmaps.check_threshold(name, pck_threshold)
         self.stride = int(stride)
         self.pck_threshold = threshold
         self.keypoint_names = _heatmaps.check_names(
@@ -159,7 +151,20 @@ class HeatmapTask(Task):
             ValueError: when the input height or width is not a multiple
                 of `stride`.
         """
-        size = tuple(input_shape[:2])
+        ok = isinstance(input_shape, (tuple, list)) and len(input_shape) == 3
+        size = tuple(input_shape[:2]) if ok else ()
+        ok = ok and all(
+            s is None
+            or (isinstance(s, (int, np.integer)) and not isinstance(s, bool))
+            and s > 0
+            for s in size
+        )
+        if not ok:
+            raise ValueError(
+                f"Task '{self.name}': `input_shape` must be (height, "
+                "width, channels) with positive int height and width. "
+                f"Received: input_shape={input_shape!r}"
+            )
         if any(s is not None and s % self.stride for s in size):
             raise ValueError(
                 f"Task '{self.name}': the input height and width must be "
@@ -243,7 +248,7 @@ class HeatmapTask(Task):
         >>> y.shape
         (8, 8, 2)
         """
-        p = np.asarray(points, dtype="float64")
+        p = _heatmaps.numeric_array(points, "points")
         if p.ndim < 2 or p.shape[-2] != self.num_keypoints:
             raise ValueError(
                 f"Task '{self.name}' has {self.num_keypoints} keypoints: "
@@ -275,7 +280,11 @@ class HeatmapTask(Task):
         >>> task.heatmaps_to_keypoints(y)[0, :2].round(3).tolist()
         [0.3, 0.6]
         """
-        a = np.asarray(values, dtype="float64")
+        if not isinstance(refine, (bool, np.bool_)):
+            raise TypeError(
+                f"`refine` must be True or False. Received: refine={refine!r}"
+            )
+        a = _heatmaps.numeric_array(values, "values")
         if a.ndim < 3 or a.shape[-1] != self.num_keypoints:
             raise ValueError(
                 f"Task '{self.name}' has {self.num_keypoints} keypoints: "

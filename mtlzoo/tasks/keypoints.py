@@ -5,6 +5,7 @@ import numpy as np
 from keras import ops
 
 from mtlzoo.tasks import _crop
+from mtlzoo.tasks import _heatmaps
 from mtlzoo.tasks import _ops
 from mtlzoo.tasks.base import Task
 from mtlzoo.tasks.registry import register_kind
@@ -96,7 +97,11 @@ class KeypointsTask(Task):
         keypoint_names=None,
     ):
         self.num_keypoints = _check_int(name, "num_keypoints", num_keypoints)
-        if coords not in (2, 3) or isinstance(coords, bool):
+        if (
+            isinstance(coords, bool)
+            or not isinstance(coords, (int, np.integer))
+            or coords not in (2, 3)
+        ):
             raise ValueError(
                 f"Task '{name}': keypoints have 2 or 3 coordinates. "
                 f"Received: coords={coords!r}"
@@ -106,19 +111,11 @@ class KeypointsTask(Task):
                 f"Task '{name}': visibility must be True or False. "
                 f"Received: visibility={visibility!r}"
             )
-        try:
-            threshold = float(pck_threshold)
-        except (TypeError, ValueError):
-            threshold = float("nan")
-        if not (np.isfinite(threshold) and threshold > 0):
-            raise ValueError(
-                f"Task '{name}': pck_threshold must be a positive number. "
-                f"Received: pck_threshold={pck_threshold!r}"
-            )
+        threshold = _heatmaps.check_threshold(name, pck_threshold)
         self.coords = int(coords)
         self.visibility = visibility
         self.pck_threshold = threshold
-        self.keypoint_names = _check_names(
+        self.keypoint_names = _heatmaps.check_names(
             name, keypoint_names, self.num_keypoints
         )
         super().__init__(
@@ -338,22 +335,6 @@ def _check_int(name, key, value):
             f"Received: {key}={value!r}"
         )
     return int(value)
-
-
-def _check_names(name, names, count):
-    if names is None:
-        return None
-    if isinstance(names, str) or not all(isinstance(n, str) for n in names):
-        raise TypeError(
-            f"Task '{name}': keypoint_names must be a list of str. "
-            f"Received: keypoint_names={names!r}"
-        )
-    if len(names) != count:
-        raise ValueError(
-            f"Task '{name}' has {count} keypoints but {len(names)} names. "
-            f"Received: keypoint_names={list(names)!r}"
-        )
-    return list(names)
 
 
 def _number(value):

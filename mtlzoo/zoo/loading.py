@@ -7,7 +7,14 @@ from mtlzoo.presets.transfer import apply_overrides  # noqa: F401
 from mtlzoo.presets.transfer import transfer_weights  # noqa: F401
 
 
-def load(name, load_weights=True, compile=True, weights=None, **overrides):
+def load(
+    name,
+    load_weights=True,
+    compile=True,
+    weights=None,
+    source=None,
+    **overrides,
+):
     """Build a pretrained multi-task preset in one call.
 
     The same as `MultiTaskModel.from_preset(name, ...)`: config plus
@@ -24,6 +31,10 @@ def load(name, load_weights=True, compile=True, weights=None, **overrides):
             Defaults to True.
         weights: the former name of `load_weights` (the preset's weights,
             not the backbone's), still accepted. Defaults to None.
+        source: str or path. For a preset converted on first use (its
+            card says so, e.g. `pose_mediapipe_full`): the source file or
+            the folder holding it. Defaults to None (`$MTLZOO_SOURCES`,
+            then the installed package); see `mtlzoo.presets.first_use`.
         **overrides: architecture entries to replace (`tasks`, `heads`,
             `branch_points`, `input_shape`, `preprocessing`, `name`); see
             `MultiTaskModel.from_preset`.
@@ -45,12 +56,22 @@ def load(name, load_weights=True, compile=True, weights=None, **overrides):
             )
         load_weights = weights
     return MultiTaskModel.from_preset(
-        name, load_weights=load_weights, compile=compile, **overrides
+        name,
+        load_weights=load_weights,
+        compile=compile,
+        source=source,
+        **overrides,
     )
 
 
-def from_preset(preset, load_weights=True, compile=True, **overrides):
+def from_preset(
+    preset, load_weights=True, compile=True, source=None, **overrides
+):
     """`MultiTaskModel.from_preset`: a preset name or folder -> model."""
     return MultiTaskModel.from_preset(
-        preset, load_weights=load_weights, compile=compile, **overrides
+        preset,
+        load_weights=load_weights,
+        compile=compile,
+        source=source,
+        **overrides,
     )

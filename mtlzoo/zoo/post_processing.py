@@ -27,6 +27,11 @@ import numpy as np
 from mtlzoo.presets import registry
 from mtlzoo.tasks import validate_tasks
 
+#: Widest crop (pixels) `square_box` makes: beyond, a box is a mistake.
+_MAX_SIDE = 1e7
+#: A crop may reach outside the photo by at most this many photo sizes.
+_MAX_CROP_OVERHANG = 4
+
 #: What a preset's `source.postprocess.tasks.<task>.as` may say.
 INTERPRETATIONS = ("box_offsets", "probability", "value", "world")
 
@@ -142,11 +147,22 @@ def square_box(box, scale=1.0):
     (170, 64, 277, 171)
     """
     (left, top, right, bottom) = _check_box(box, "box")
-    if not isinstance(scale, numbers.Real) or not scale > 0:
+    if (
+        isinstance(scale, bool)
+        or not isinstance(scale, numbers.Real)
+        or not 0 < scale < math.inf
+    ):
         raise ValueError(
-            f"`scale` must be a positive number. Received: scale={scale!r}"
+            "`scale` must be a positive finite number. "
+            f"Received: scale={scale!r}"
         )
     side = max(right - left, bottom - top) * float(scale)
+    if not side < _MAX_SIDE:
+        raise ValueError(
+            f"The square box would be {side:.3g} pixels wide (the box's "
+            f"longer side times `scale`); at most {_MAX_SIDE:.0e} are "
+            f"supported. Received: box={box!r}, scale={scale!r}"
+        )
     cx, cy = (left + right) / 2.0, (top + bottom) / 2.0
     x1 = int(math.floor(cx - side / 2.0 + 0.5))
     y1 = int(math.floor(cy - side / 2.0 + 0.5))
@@ -185,8 +201,30 @@ def crop_input(image, crop_box, model_or_input_shape):
             f"same region. Received: crop_box={tuple(crop_box)!r}"
         )
     left, top, right, bottom = (int(v) for v in box)
-    photo = images.prepare(image, (None, None, channels))[0]
+    photos = images.prepare(image, (None, None, channels))
+    if len(photos) != 1:
+        raise ValueError(
+            "`crop_input` crops one photo; call it once per photo. "
+            f"Received: image with {len(photos)} images"
+        )
+    photo = photos[0]
     h, w = photo.shape[:2]
+    bad = ~np.isfinite(photo)
+    if bad.any():
+        raise ValueError(
+            "The photo holds NaN or inf pixel values; pixels must be "
+            f"finite. Received: {int(bad.sum())} NaN or inf value(s)"
+        )
+    reach = _MAX_CROP_OVERHANG * max(h, w)
+    if (
+        not (left < w and top < h and right > 0 and bottom > 0)
+        or max(right - left, bottom - top) > reach
+    ):
+        raise ValueError(
+            f"`crop_box` must overlap the {w}x{h} photo and be at most "
+            f"{_MAX_CROP_OVERHANG} times its size. "
+            f"Received: crop_box={tuple(crop_box)!r}"
+        )
     canvas = np.zeros((bottom - top, right - left, channels), "float32")
     y0, y1 = max(top, 0), min(bottom, h)
     x0, x1 = max(left, 0), min(right, w)
@@ -236,11 +274,25 @@ def _check_outputs(tasks, outputs, input_size):
     if missing:
         raise ValueError(
             f"`outputs` lacks tasks {missing} (the model has {names}). "
-            f"Received: outputs keys={sorted(outputs)}"
+            f"Received: outputs keys={sorted(map(str, outputs))}"
+        )
+    extra = sorted(str(k) for k in outputs if k not in names)
+    if extra:
+        raise ValueError(
+            f"`outputs` has entries {extra} that are not tasks of the model "
+            f"({names}): outputs of another model? "
+            f"Received: outputs keys={sorted(map(str, outputs))}"
         )
     sizes = set()
     for task in tasks:
-        value = np.asarray(outputs[task.name])
+        try:
+            value = np.asarray(outputs[task.name], "float64")
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"Output '{task.name}' must be a numeric array. Received: "
+                f"outputs['{task.name}'] of type "
+                f"{type(outputs[task.name]).__name__}"
+            ) from None
         expected = tuple(task.output_shape(tuple(input_size) + (3,)))
         ok = value.ndim == len(expected) + 1 and all(
             e is None or e == g for e, g in zip(expected, value.shape[1:])
@@ -250,6 +302,17 @@ def _check_outputs(tasks, outputs, input_size):
                 f"Output '{task.name}' must be a batch of shape (N,) + "
                 f"{expected}. Received: outputs['{task.name}'].shape="
                 f"{value.shape}"
+            )
+        finite = (
+            np.isfinite(value).reshape(len(value), -1) if value.size else value
+        )
+        bad = ~finite.all(-1) if value.size else np.zeros(0, bool)
+        if bad.any():
+            raise ValueError(
+                f"Output '{task.name}' holds NaN or inf for image "
+                f"{int(np.argmax(bad))}: the model's outputs must be finite "
+                "to be post-processed. Received: "
+                f"{int(bad.sum())} image(s) with non-finite values"
             )
         sizes.add(value.shape[0])
     if len(sizes) != 1 or 0 in sizes:
@@ -293,6 +356,8 @@ def _check_box(box, name):
         values = np.asarray(box, "float64")
     except (TypeError, ValueError):
         values = np.zeros((0,))
+    if _has_bool(box):
+        values = np.zeros((0,))
     ok = values.shape == (4,) and np.isfinite(values).all()
     if ok:
         ok = values[2] > values[0] and values[3] > values[1]
@@ -303,6 +368,17 @@ def _check_box(box, name):
             f"Received: {name}={box!r}"
         )
     return tuple(float(v) for v in values)
+
+
+def _has_bool(value):
+    """Whether `value` (a number, array or nested sequence) holds bools."""
+    if isinstance(value, (bool, np.bool_)):
+        return True
+    if isinstance(value, np.ndarray):
+        return value.dtype == bool
+    if isinstance(value, (list, tuple)):
+        return any(_has_bool(v) for v in value)
+    return False
 
 
 def _check_crop_boxes(crop_box, batch):

@@ -47,6 +47,7 @@ def test_registry_lists_all_backbones():
         "tiny_xception",
         "mediapipe_face_mesh",
         "mediapipe_hand_landmark",
+        "mediapipe_pose_full",
         "mediapipe_pose_lite",
     }
     names = backbones.list_backbones()
@@ -95,6 +96,7 @@ def test_every_module_registers_its_backbone():
     assert graphs == {
         "mediapipe_face_mesh",
         "mediapipe_hand_landmark",
+        "mediapipe_pose_full",
         "mediapipe_pose_lite",
     }
     assert set(backbones.list_backbones()) == entries | graphs | set(

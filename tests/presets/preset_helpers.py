@@ -14,8 +14,19 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
 def size_marks(name):
-    size = zoo.get_config(name)["weights"]["size_bytes"]
-    return [pytest.mark.large] if size > SMALL_BYTES else []
+    config = zoo.get_config(name)
+    size = config["weights"]["size_bytes"]
+    marks = [pytest.mark.large] if size > SMALL_BYTES else []
+    if config["weights"].get("convert_from"):
+        from mtlzoo.presets import first_use
+
+        marks.append(
+            pytest.mark.skipif(
+                not first_use.available(config),
+                reason="converted on first use; no source (MTLZOO_SOURCES)",
+            )
+        )
+    return marks
 
 
 BY_SIZE = [pytest.param(n, marks=size_marks(n), id=n) for n in NAMES]

@@ -33,6 +33,19 @@ def add_parser(subparsers):
 
 
 def run(args):
+    import os
+
+    from mtlzoo.app.cli._common import CommandError
+
+    out = args.out
+    if out is not None and (
+        os.path.isdir(out)
+        or os.path.splitext(out)[1].lower() not in (".png", ".jpg", ".jpeg")
+    ):
+        raise CommandError(
+            "--out is the picture to write: a file name ending .png (or "
+            f".jpg), not a directory. Received: --out {out}"
+        )
     from mtlzoo.app import demo
 
     demo.run_demo(args.name, out=args.out, num_images=args.num_images)
