@@ -25,6 +25,7 @@ _PUBLIC = {
     "backbones": ("mtlzoo.backbones", None),
     "build": ("mtlzoo.model", "build"),
     "callbacks": ("mtlzoo.callbacks", None),
+    "convert": ("mtlzoo.convert", None),
     "datasets": ("mtlzoo.datasets", None),
     "export": ("mtlzoo.export", None),
     "heads": ("mtlzoo.heads", None),
@@ -42,8 +43,9 @@ _PUBLIC = {
     "zoo": ("mtlzoo.zoo", None),
 }
 # Imported on first use even by `import mtlzoo`: they pull in keras-tuner
-# and the TFLite converter, and register no class a `.keras` file needs.
-_ON_FIRST_USE = ("export", "tuning")
+# and the TFLite converter or reader, and register no class a `.keras` file
+# needs.
+_ON_FIRST_USE = ("convert", "export", "tuning")
 # The command line; `python -m mtlzoo.app.cli` too.
 _COMMAND_MODULES = ("mtlzoo", "mtlzoo.__main__", "mtlzoo.app.cli")
 
