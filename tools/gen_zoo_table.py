@@ -27,11 +27,16 @@ HEADER = [
     "",
     "Pretrained presets, each one folder `zoo_configs/<name>/` (config, "
     "card, licence, recipe) with its weights in `pretrained/<name>/`; "
-    'load one with `mtlzoo.load("<name>")`. Each was trained by the '
-    "command in its card, and its single-task baselines by the same code "
-    "with the same budget. delta_m: one primary metric per task, percent, "
-    "higher is better (Maninis et al. 2019); where a card has a seed "
-    "check, the mean and standard deviation over its seeds follow in brackets.",
+    'load one with `mtlzoo.load("<name>")`. A trained preset was trained '
+    "by the command in its card, and its single-task baselines by the same "
+    "code with the same budget. delta_m: one primary metric per task, "
+    "percent, higher is better (Maninis et al. 2019); where a card has a "
+    "seed check, the mean and standard deviation over its seeds follow in "
+    "brackets. A converted preset (real photos: pose, face mesh, hands, "
+    "faces) was converted layer for layer from another runtime by the tool "
+    "its card names, not trained by mtlzoo: its row gives the largest "
+    "relative difference from that runtime per task on real images "
+    "(`docs/howto/real_presets.md`).",
     "",
 ]
 
@@ -84,7 +89,7 @@ def index_page(directory=None):
         card = card_lib.card_from_config(config)
         name = card["name"]
         if card.get("converted"):
-            rows.append(_converted_row(card))
+            rows.append(_converted_row(card, config))
             continue
         per_task = "; ".join(
             f"{t['name']} {t['multi_task'][t['primary_metric']]:.3f} / "
@@ -108,18 +113,21 @@ def index_page(directory=None):
     return "\n".join(rows) + "\n"
 
 
-def _converted_row(card):
+def _converted_row(card, config):
     """A converted preset: its agreement with the original per task."""
     record = card["source"]["converted_from"]
     per_task = "; ".join(
         f"{t['name']} max rel diff {t['agreement']['max_rel']:.2g}"
         for t in card["tasks"]
     )
+    size = f"{card['weights_bytes'] / 1e6:.2f} MB"
+    if "convert_from" in config["weights"]:
+        size += " (not shipped: converted on first use)"
     return (
         f"| [`{card['name']}`]({card['name']}.md) | converted from "
         f"`{record['package']}` {record['version']}: {per_task} "
         f"| n/a | {card['params']:,} "
-        f"| {card['weights_bytes'] / 1e6:.2f} MB | n/a |"
+        f"| {size} | n/a |"
     )
 
 
