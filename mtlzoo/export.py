@@ -21,7 +21,6 @@ import os
 import shutil
 import tempfile
 import time
-import warnings
 
 import keras
 import numpy as np
@@ -566,15 +565,9 @@ def _saved_model_runner(path):
 
 def interpreter(content):
     """A TFLite interpreter for flatbuffer bytes (LiteRT when installed)."""
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-    except ImportError:
-        Interpreter = None
-    if Interpreter is not None:
-        return Interpreter(model_content=content)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return tf.lite.Interpreter(model_content=content)
+    from mtlzoo.convert.agreement import tflite_interpreter
+
+    return tflite_interpreter(model_content=content)
 
 
 def _tflite_runner(content):

@@ -35,9 +35,7 @@ def run_tflite(path, images, num_threads=1):
         order) of arrays `(N, ...)`, and the mean seconds per image of the
         `invoke` calls.
     """
-    import tensorflow as tf
-
-    interpreter = tf.lite.Interpreter(
+    interpreter = tflite_interpreter(
         model_path=str(path), num_threads=num_threads
     )
     interpreter.allocate_tensors()
@@ -106,3 +104,26 @@ def run_keras(model, images):
         outputs.append([np.asarray(o)[0] for o in out])
     stacked = [np.stack(column) for column in zip(*outputs)]
     return stacked, seconds / max(len(images), 1)
+
+
+def tflite_interpreter(**kwargs):
+    """A TFLite interpreter: LiteRT's (`ai_edge_litert`) when installed,
+    else `tf.lite.Interpreter` without its deprecation warning.
+
+    Args:
+        **kwargs: arguments of the interpreter (`model_path=` or
+            `model_content=`, `num_threads=`).
+    """
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:
+        Interpreter = None
+    if Interpreter is not None:
+        return Interpreter(**kwargs)
+    import warnings
+
+    import tensorflow as tf
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return tf.lite.Interpreter(**kwargs)
