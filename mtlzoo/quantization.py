@@ -137,11 +137,12 @@ def convert_int8(saved_model_dir, images, samples, float_layers=()):
 def matching_ops(content, layer_names):
     """Names of the tensors of `content` inside `layer_names` (the
     selective quantizer keeps the ops writing them in float32)."""
-    from mtlzoo.export import interpreter
+    from mtlzoo.convert.agreement import tflite_interpreter
 
     wanted = set(layer_names)
     found = []
-    for tensor in interpreter(content).get_tensor_details():
+    interpreter = tflite_interpreter(model_content=content)
+    for tensor in interpreter.get_tensor_details():
         parts = re.split(r"[/;]", tensor["name"])
         if any(_SUFFIX.sub("", p) in wanted for p in parts):
             found.append(tensor["name"])
