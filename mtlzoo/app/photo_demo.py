@@ -35,7 +35,7 @@ _ZOOM_BELOW = 0.6
 
 
 def photo_path(photo):
-    """The path of a shipped photo (`"astronaut"`, `"hand"`, `"scream"`)."""
+    """The path of a shipped photo (`"astronaut"`, `"hand"`)."""
     path = _files.package_path("assets", f"photo_{photo}.jpg", must_exist=False)
     if not path.is_file():
         shipped = sorted(
