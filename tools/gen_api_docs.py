@@ -134,13 +134,25 @@ def _signature(name, obj):
     return f"{name}{sig}"
 
 
+def _own_members(cls):
+    """The attributes defined by `cls` itself or by its direct `...Mixin`
+    bases (a class split into mixins keeps one page of methods); not those
+    it inherits from other classes."""
+    members = {}
+    for base in reversed(cls.__bases__):
+        if base.__name__.endswith("Mixin"):
+            members.update(vars(base))
+    members.update(vars(cls))
+    return members
+
+
 def render_object(qualname, obj):
     kind = "class" if inspect.isclass(obj) else "function"
     head = f"### `{qualname}`\n\n```python\n{kind} "
     head += _signature(qualname.rsplit(".", 1)[-1], obj) + "\n```\n\n"
     text = head + render_docstring(inspect.getdoc(obj) or "")
     if inspect.isclass(obj):
-        for mname, member in sorted(vars(obj).items()):
+        for mname, member in sorted(_own_members(obj).items()):
             if mname.startswith("_") or not inspect.isfunction(member):
                 continue
             if not member.__doc__ or mname in ("get_config", "from_config"):

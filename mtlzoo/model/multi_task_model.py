@@ -1,7 +1,6 @@
 """MultiTaskModel: one network, one output per task, balanced training."""
 
 import keras
-import tensorflow as tf
 from keras import ops
 
 from mtlzoo import architectures
@@ -11,48 +10,41 @@ from mtlzoo.architectures.hard_sharing import to_config
 from mtlzoo.model.argument_checks import check_backbone_weights
 from mtlzoo.model.argument_checks import check_compile_kwargs
 from mtlzoo.model.argument_checks import check_head_optimizers
-from mtlzoo.model.argument_checks import check_images
 from mtlzoo.model.argument_checks import check_input_shape
 from mtlzoo.model.argument_checks import check_loss_weights
 from mtlzoo.model.argument_checks import check_weighting
 from mtlzoo.model.argument_checks import model_input_shape
-from mtlzoo.model.batch_norm import RecalibrateBatchNorm
 from mtlzoo.model.batch_norm import batch_norm_config
-from mtlzoo.model.batch_norm import batch_norm_layers
 from mtlzoo.model.batch_norm import check_batch_norm
-from mtlzoo.model.batch_norm import exempt
-from mtlzoo.model.batch_norm import fit_batches
 from mtlzoo.model.compile_config import CONFIG_KEYS
 from mtlzoo.model.compile_config import CompileConfig
 from mtlzoo.model.distribution import metric_results
 from mtlzoo.model.freezing import apply_trainable
-from mtlzoo.model.freezing import check_compiled_trainables
 from mtlzoo.model.freezing import check_freeze_until
-from mtlzoo.model.freezing import tree_lines
 from mtlzoo.model.gradient_step import gradient_method_step
-from mtlzoo.model.gradient_step import task_gradient_matrix
-from mtlzoo.model.labels import complete_sample_weight
+from mtlzoo.model.keras_entry_points import KerasEntryPointsMixin
 from mtlzoo.model.labels import standardize_labels
-from mtlzoo.model.multi_worker import needs_symbolic_build
 from mtlzoo.model.multi_worker import step_logs
-from mtlzoo.model.step_errors import checked_function
+from mtlzoo.model.task_gradients import TaskGradientsMixin
 from mtlzoo.model.task_objective import TaskObjective
 from mtlzoo.model.train_step import StepParts
 from mtlzoo.model.train_step import evaluation_losses
 from mtlzoo.model.train_step import loss_method_step
-from mtlzoo.model.train_step import prediction
+from mtlzoo.model.trainability import TrainabilityMixin
 from mtlzoo.model.training_state import TrainingState
 from mtlzoo.model.training_state import replace_tracked
-from mtlzoo.model.variable_partition import VariablePartition
 from mtlzoo.model.weight_reuse_step import weight_reuse_step
-from mtlzoo.model.weighting_callbacks import with_weighting_callbacks
-from mtlzoo.model.weights_file import check_weights_file
 from mtlzoo.tasks import validate_tasks
 from mtlzoo.weighting import _weight_reuse as weight_reuse
 
 
 @keras.saving.register_keras_serializable(package="mtlzoo")
-class MultiTaskModel(keras.Model):
+class MultiTaskModel(
+    TrainabilityMixin,
+    KerasEntryPointsMixin,
+    TaskGradientsMixin,
+    keras.Model,
+):
     """A multi-output Keras functional model with per-task training logic.
 
     Outputs are a dict keyed by task name. Each task has a non-trainable
@@ -274,84 +266,6 @@ class MultiTaskModel(keras.Model):
         )
 
     # ------------------------------------------------------------------
-    def freeze(self, until="backbone"):
-        """Freeze the backbone stages up to a level, in one call.
-
-        Stages at `until` and shallower levels get `trainable=False`, in
-        the shared trunk and in every branch's own copies; their
-        BatchNormalization layers then run in inference mode. Heads and
-        later stages train. As in Keras, call `compile()` again before
-        `fit` (`fit` raises a clear error otherwise). Kept by
-        `get_config()`, so saved and cloned configs freeze the same way.
-
-        Args:
-            until: str. A level of the backbone (`model.levels`, e.g.
-                `"P3"`), or `"backbone"`: every stage, so that only the
-                heads (and the modules of architectures other than hard
-                sharing) train. Defaults to `"backbone"`.
-
-        Example:
-
-        >>> model = mtlzoo.load("fashion_tiny_test")
-        >>> model.freeze(until="P3")  # P4, P5 and the heads train
-        >>> model.compile(optimizer="adam")
-        >>> model.summary()  # counts, and the tree with what is frozen
-        """
-        self.freeze_until = check_freeze_until(until, self.levels)
-        if self.freeze_until is None:
-            raise ValueError(
-                "`until` must be a level or 'backbone'; use `unfreeze()` to "
-                f"train every stage. Received: until={until!r}"
-            )
-        apply_trainable(self)
-
-    def unfreeze(self):
-        """Train every stage again (undoes `freeze`); the BatchNorm policy
-        stays. Call `compile()` again before `fit`."""
-        self.freeze_until = None
-        apply_trainable(self)
-
-    def set_batch_norm(self, policy, train_layers=None):
-        """Set the BatchNormalization policy (see the `batch_norm` argument).
-
-        Args:
-            policy: str. `"train"`, `"frozen"` or `"recalibrate"`.
-            train_layers: list of str. Under `"frozen"`, the layers (names;
-                `"stage/layer"` inside a stage model; a model name covers
-                the layers inside it) whose BatchNormalization keeps
-                training: the freshly initialised ones. `from_preset`
-                passes those it did not load; names holding no
-                BatchNormalization are ignored. Defaults to None.
-
-        Call `compile()` again before `fit`.
-        """
-        self.batch_norm_policy, layers = check_batch_norm(
-            {"policy": policy, "train_layers": list(train_layers or [])}
-        )
-        if self.batch_norm_policy != "frozen":
-            layers = []
-        paths = [path for path, _ in batch_norm_layers(self)]
-        self.batch_norm_train_layers = tuple(
-            n for n in layers if any(exempt(p, [n]) for p in paths)
-        )
-        apply_trainable(self)
-
-    def summary(self, *args, **kwargs):
-        """`keras.Model.summary` (layers, total, trainable and
-        non-trainable parameter counts), then the tree: the trunk stages,
-        the stages each branch group owns, the heads, and what is frozen.
-        Arguments are those of `keras.Model.summary`."""
-        super().summary(*args, **kwargs)
-        print_fn = kwargs.get("print_fn")
-        if print_fn is None and len(args) > 2:
-            print_fn = args[2]
-        text = "\n".join(tree_lines(self))
-        if print_fn is None:
-            print(text)
-        else:
-            print_fn(text)
-
-    # ------------------------------------------------------------------
     def compile(
         self,
         optimizer="adam",
@@ -454,149 +368,12 @@ class MultiTaskModel(keras.Model):
         self.compile(**config)
         self._state.build_optimizers(self)
 
-    def fit(self, *args, **kwargs):
-        """`keras.Model.fit`, plus the weighting method's callbacks.
-
-        A weighting method that adapts per epoch (e.g. DWA) returns Keras
-        callbacks from `callbacks()`; they are appended to the callbacks
-        given, unless the same instance is already there. Arguments are
-        those of `keras.Model.fit`. With `batch_norm="recalibrate"`, the
-        BatchNorm moving statistics are re-estimated on training batches
-        before each validation and at the end
-        (`mtlzoo.model.batch_norm.RecalibrateBatchNorm`).
-        """
-        check_compiled_trainables(self)
-        check_images(self, args[0] if args else kwargs.get("x"), "fit")
-        # Before any callback (BackupAndRestore) loads optimizer slots.
-        self._state.build_optimizers(self)
-        extra = []
-        if self.batch_norm_policy == "recalibrate":
-            extra = [RecalibrateBatchNorm(*fit_batches(args, kwargs))]
-        if len(args) > 5:  # `callbacks` passed by position
-            args = list(args)
-            args[5] = with_weighting_callbacks(args[5], self.weighting, self)
-            args[5] = _added(args[5], extra, self)
-        else:
-            kwargs["callbacks"] = _added(
-                with_weighting_callbacks(
-                    kwargs.get("callbacks"), self.weighting, self
-                ),
-                extra,
-                self,
-            )
-        args = _complete_sample_weight(self, args, kwargs, 10)
-        return super().fit(*args, **kwargs)
-
-    def evaluate(self, *args, **kwargs):
-        """`keras.Model.evaluate`; a `sample_weight` dict may name only some
-        tasks (the others weigh 1). Images with NaN or inf, invalid labels
-        or sample weights raise a `ValueError` naming the culprit."""
-        check_images(self, args[0] if args else kwargs.get("x"), "evaluate")
-        args = _complete_sample_weight(self, args, kwargs, 4)
-        return super().evaluate(*args, **kwargs)
-
-    def predict(self, x, *args, check_finite=True, **kwargs):
-        """`keras.Model.predict`, refusing images with NaN or inf.
-
-        Args:
-            x: images, as for `keras.Model.predict`.
-            check_finite: bool. Raise a `ValueError` naming the first
-                sample with a NaN or inf pixel; pass False to get the
-                model's (non-finite) outputs instead. Defaults to True.
-            *args, **kwargs: the other arguments of `keras.Model.predict`.
-        """
-        check_images(self, x, "predict")
-        check_finite = bool(check_finite)
-        if getattr(self._state, "predict_checks", True) != check_finite:
-            self._state.predict_checks = check_finite
-            self.predict_function = None
-        return super().predict(x, *args, **kwargs)
-
-    def predict_step(self, data):
-        """Outputs for a batch, the images checked (see `predict`)."""
-        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
-        checks = getattr(self._state, "predict_checks", True)
-        return prediction(self, x, check_inputs=checks)
-
-    def load_weights(self, filepath, *args, **kwargs):
-        """`keras.Model.load_weights`, refusing a file saved by a model with
-        other tasks (see `mtlzoo.model.weights_file`)."""
-        check_weights_file(self, filepath)
-        return super().load_weights(filepath, *args, **kwargs)
-
-    def _maybe_symbolic_build(self, *args, **kwargs):
-        # Keras' build before fit/evaluate fails with several workers
-        # (keras-team/keras#20585); see `mtlzoo.model.multi_worker`.
-        if needs_symbolic_build(self):
-            super()._maybe_symbolic_build(*args, **kwargs)
-
-    # The functions Keras runs raise the checks' errors as ValueErrors.
-    def make_train_function(self, force=False):
-        super().make_train_function(force)
-        self.train_function = checked_function(self, self.train_function)
-        return self.train_function
-
-    def make_test_function(self, force=False):
-        super().make_test_function(force)
-        self.test_function = checked_function(self, self.test_function)
-        return self.test_function
-
-    def make_predict_function(self, force=False):
-        super().make_predict_function(force)
-        self.predict_function = checked_function(self, self.predict_function)
-        return self.predict_function
-
     def outputs_dict(self):
         """Output tensors of the functional graph, by task name."""
         out = self._outputs_struct if hasattr(self, "_outputs_struct") else None
         if isinstance(out, dict):
             return out
         return dict(zip(self.output_names, self.outputs))
-
-    @property
-    def metrics(self):
-        out = []
-        if self.compiled and self._loss_tracker is not None:
-            out.append(self._loss_tracker)
-        out.extend(self._task_loss_trackers.values())
-        if self.losses:
-            out.append(self._regularization_tracker)
-        for name in self.task_names:
-            out.extend(self._task_metrics[name])
-        return out
-
-    @property
-    def variable_partition(self):
-        """The `VariablePartition` of the trainable variables, made by
-        `compile()` (None before)."""
-        return self._state.partition
-
-    def _partition(self):
-        """The partition, computed now (`compile()` keeps it)."""
-        extra = self.weighting.trainable_variables if self.weighting else []
-        return VariablePartition.from_model(
-            self,
-            order=self._state.variable_order,
-            extra_variables=extra,
-            head_optimizer_tasks=getattr(self, "head_optimizers", {}),
-        )
-
-    # Names of the partition before it was an object (read by older code).
-    @property
-    def _all_shared(self):
-        return self._compiled_partition().shared_variables
-
-    @property
-    def _head_variables(self):
-        return self._compiled_partition().head_variables
-
-    def _compiled_partition(self):
-        if self._state.partition is None:
-            raise AttributeError(
-                "The variable partition is made by `compile()`. "
-                "Received: a model that was not compiled"
-            )
-        return self._state.partition
 
     # ------------------------------------------------------------------
     def train_step(self, data):
@@ -627,43 +404,6 @@ class MultiTaskModel(keras.Model):
         y, sample_weights = parts.batch  # as checked by the step
         self._loss_tracker.update_state(total)
         return step_logs(self._update_logs(y, y_pred, sample_weights, losses))
-
-    def task_gradients(self, x, y, sample_weight=None, representation=False):
-        """Per-task gradients of the unweighted task losses, shared part.
-
-        Used for gradient-conflict logging and task-affinity analysis. Runs
-        the model in inference mode (no dropout, frozen BatchNorm stats).
-
-        Args:
-            x: batch of images.
-            y: dict task name -> labels for the batch.
-            sample_weight: optional dict task name -> `(batch,)` weights.
-            representation: bool. Gradients with respect to the shared
-                features instead of the parameters shared by all tasks.
-
-        Returns:
-            `(grads, losses, present)`: a `(T, D)` tensor (rows in
-            `task_names` order), the `(T,)` losses and the `(T,)` mask of
-            tasks with labels in the batch.
-        """
-        x = ops.convert_to_tensor(x)
-        y = tf.nest.map_structure(ops.convert_to_tensor, y)
-        y, sw = standardize_labels(
-            self.tasks, self.input_shape_, y, sample_weight
-        )
-        sw = {k: ops.convert_to_tensor(v, "float32") for k, v in sw.items()}
-        if self._state.partition is None:
-            self._state.partition = self._partition()
-        key = bool(representation)
-        cache = self._state.task_gradient_fns
-        if key not in cache:
-            cache[key] = tf.function(
-                lambda x, y, sw: task_gradient_matrix(
-                    self._step_parts(), x, y, sw, key
-                ),
-                reduce_retracing=True,
-            )
-        return cache[key](x, y, sw)
 
     # ------------------------------------------------------------------
     def _unpack(self, data):
@@ -701,29 +441,3 @@ class MultiTaskModel(keras.Model):
             regularization = self._state.forward.regularization()
             self._regularization_tracker.update_state(regularization)
         return metric_results(self.metrics)
-
-
-def _complete_sample_weight(model, args, kwargs, index):
-    """`args` with `sample_weight` (keyword, completed in `kwargs`, or at
-    `args[index]`) completed (see
-    `mtlzoo.model.labels.complete_sample_weight`)."""
-    if "sample_weight" in kwargs:
-        kwargs["sample_weight"] = complete_sample_weight(
-            model.task_names, kwargs["sample_weight"]
-        )
-    elif len(args) > index:
-        args = list(args)
-        args[index] = complete_sample_weight(model.task_names, args[index])
-    return args
-
-
-def _added(callbacks, extra, model):
-    """`callbacks` (a list, None or a `CallbackList`) plus `extra`."""
-    if not extra:
-        return callbacks
-    if isinstance(callbacks, keras.callbacks.CallbackList):
-        for callback in extra:
-            callback.set_model(model)
-            callbacks.callbacks.append(callback)
-        return callbacks
-    return list(callbacks or []) + list(extra)

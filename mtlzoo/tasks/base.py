@@ -20,6 +20,9 @@ from keras import ops
 from mtlzoo.tasks import _class_names
 from mtlzoo.tasks import _ops
 from mtlzoo.tasks import _user_objects
+from mtlzoo.tasks._hooks import TaskHooksMixin
+from mtlzoo.tasks._label_checks import LabelChecksMixin
+from mtlzoo.tasks._metrics import TaskMetricsMixin
 from mtlzoo.tasks.registry import check_name
 from mtlzoo.tasks.registry import get_kind  # noqa: F401
 from mtlzoo.tasks.registry import kind_class
@@ -31,7 +34,7 @@ from mtlzoo.tasks.registry import validate_tasks  # noqa: F401
 
 
 @keras.saving.register_keras_serializable(package="mtlzoo")
-class Task:
+class Task(LabelChecksMixin, TaskMetricsMixin, TaskHooksMixin):
     """One prediction problem of a multi-task model.
 
     A task knows its output shape, its default head, its loss, its metrics,
@@ -347,59 +350,6 @@ class Task:
     __hash__ = None
 
     # ------------------------------------------------------------------
-    def validate_label_spec(self, shape, dtype, input_shape):
-        """Check a batched label's shape and dtype; raise ValueError if off.
-
-        Args:
-            shape: tuple. Batched label shape (batch dim may be None).
-            dtype: str or dtype. Label dtype.
-            input_shape: tuple. The model's per-sample input shape.
-        """
-        shape = tuple(shape)
-        accepted = [tuple(s) for s in self.label_shapes(input_shape)]
-        expected = accepted[0]
-        per_sample = shape[1:]
-        ok = per_sample in accepted and all(
-            a is None or b is None or a == b
-            for a, b in zip(per_sample, expected)
-        )
-        if not ok:
-            raise ValueError(
-                f"Labels of task '{self.name}' ({self.kind}) must have shape "
-                f"(batch, *{expected}). Received: shape={shape}"
-            )
-        name = keras.backend.standardize_dtype(dtype)
-        if not any(family in name for family in self.label_dtypes):
-            if "int" in self.label_dtype:
-                raise ValueError(
-                    f"Labels of task '{self.name}' must be integer class ids "
-                    f"(-1 for missing). Received: dtype={name}"
-                )
-            raise ValueError(
-                f"Labels of task '{self.name}' ({self.kind}) must be "
-                f"floating point (NaN for missing). Received: dtype={name}"
-            )
-
-    def invalid_labels(self, y_true):
-        """The label values that break the kind's rules, per rule.
-
-        Run on every batch by the train and evaluation steps (graph mode
-        too): a batch with an invalid label fails with an error naming the
-        task, the rule, the value and the sample, and leaves the model
-        untouched. Missing labels (`missing_label`) are valid.
-
-        Args:
-            y_true: tensor. A batch of labels as given (not standardised).
-
-        Returns:
-            A list of `(bad, values, rule)`: a bool tensor marking invalid
-            entries, the values to report (same shape as `bad`, batch
-            first) and the rule in words ("class ids in [0, 3)..."). An
-            empty list (the default) checks nothing.
-        """
-        return []
-
-    # ------------------------------------------------------------------
     def standardize(self, y_true, y_pred):
         """Bring labels to the prediction's layout (a tensor)."""
         return ops.convert_to_tensor(y_true)
@@ -477,155 +427,3 @@ class Task:
 
     def _apply_sample_weight(self, mask, sample_weight):
         return _ops.apply_sample_weight(mask, sample_weight)
-
-    # ------------------------------------------------------------------
-    def build_metrics(self):
-        """Fresh metric objects for this task, named `<task>_<metric>`:
-        the kind's (`build_default_metrics`), then the task's own
-        `metrics`."""
-        return self.build_default_metrics() + self.build_user_metrics()
-
-    def build_default_metrics(self):
-        """Fresh objects of the kind's metrics, one per `metric_directions`
-        key, in that order. Defaults to `keras.metrics.Mean`s."""
-        return [
-            keras.metrics.Mean(name=f"{self.name}_{metric}")
-            for metric in self.metric_directions
-        ]
-
-    def build_user_metrics(self):
-        """Fresh objects of the task's own `metrics`."""
-        return [_user_objects.build_metric(self, m) for m in self.metrics]
-
-    def update_metrics(self, metrics, y_true, y_pred, sample_weight=None):
-        """Update `build_metrics()` objects, counting present labels only."""
-        y_true = self.standardize(y_true, y_pred)
-        mask = self._apply_sample_weight(
-            self.present_mask(y_true), sample_weight
-        )
-        y_pred = ops.cast(y_pred, "float32")
-        count = len(self.metric_directions)
-        self.update_metric_states(metrics[:count], y_true, y_pred, mask)
-        if self.metrics:
-            one_hot = [
-                self.sparse_labels and _user_objects.wants_one_hot(m)
-                for m in self.metrics
-            ]
-            _user_objects.update_metrics(
-                self, metrics[count:], one_hot, y_true, y_pred, sample_weight
-            )
-
-    def update_metric_states(self, metrics, y_true, y_pred, mask):
-        """Update `metrics` from standardised labels, float32 predictions
-        and the (sample-weighted) present mask."""
-        raise NotImplementedError
-
-    # ------------------------------------------------------------------
-    def random_labels(self, rng, input_shape, batch_size):
-        """Random valid labels `(batch_size, *label_shape)` (for tests).
-
-        Args:
-            rng: `numpy.random.Generator`.
-            input_shape: tuple. Per-sample image shape.
-            batch_size: int.
-
-        Returns:
-            A numpy array of dtype `label_dtype`.
-        """
-        raise NotImplementedError
-
-    # ---------------------------------------------------------- app hooks
-    def names(self, class_names=None):
-        """`class_names` if given, else the task's own (may be None)."""
-        return self.class_names if class_names is None else class_names
-
-    def class_scores(self, value):
-        """Per-class scores of one prediction (kinds with classes), for
-        `decode_predictions`."""
-        raise NotImplementedError
-
-    def decode_predictions(self, outputs, top=3):
-        """The `top` classes of each prediction, best first.
-
-        Like `keras.applications.imagenet_utils.decode_predictions`, for
-        kinds with classes: classification and multilabel scores,
-        segmentation pixel fractions, a box's class scores.
-
-        Args:
-            outputs: array `(batch, ...)` of this task's outputs, or the
-                model's output dict.
-            top: int. Classes per sample. Defaults to 3.
-
-        Returns:
-            A list (one per sample) of lists of `(class_name, score)`
-            tuples; class ids stand in when the task has no
-            `class_names`.
-
-        Example:
-
-        >>> task = mtlzoo.Task("pet", "classification", num_classes=3,
-        ...                    class_names=["cat", "dog", "fish"])
-        >>> task.decode_predictions([[0.1, 0.7, 0.2]], top=2)
-        [[('dog', 0.7), ('fish', 0.2)]]
-        """
-        return _class_names.decode_predictions(self, outputs, top)
-
-    def decode(self, value):
-        """One prediction in label form (e.g. class probabilities -> class
-        id). Defaults to the value itself."""
-        return np.asarray(value)
-
-    def postprocess(self, value, crop_box, image_size, threshold=0.5):
-        """One prediction as plain values in the frame of the image that
-        the model's input was cut from (see `mtlzoo.postprocess`).
-
-        Args:
-            value: array. One sample's output.
-            crop_box: `(left, top, right, bottom)`. The region of the image
-                (in its pixels) resized into the model's input.
-            image_size: `(height, width)` of that image.
-            threshold: float. Cut-off for probabilities turned into
-                decisions (masks, labels). Defaults to 0.5.
-
-        Returns:
-            dict of NumPy arrays and Python numbers. Defaults to
-            `{"values": value}` (float64).
-        """
-        return {"values": np.asarray(value, "float64")}
-
-    def summarize(self, value, class_names=None, top_k=3):
-        """A JSON-able summary of one prediction (what `mtlzoo predict`
-        prints); `class_names` default to the task's. Defaults to the list
-        of its values."""
-        return [float(v) for v in np.ravel(value)]
-
-    def describe(self, value, class_names=None):
-        """One line of text for one prediction or label of this task;
-        `class_names` default to the task's."""
-        return ", ".join(f"{v:.3g}" for v in np.ravel(value))
-
-    @classmethod
-    def colorize(cls, values, value_range=None):
-        """A batch of dense maps as uint8 RGB images `(N, H, W, 3)`;
-        None for kinds that are not dense."""
-        return None
-
-    @classmethod
-    def value_range(cls, values):
-        """The `(low, high)` that `colorize` should use for `values` across
-        calls (so images stay comparable), or None if colours need none."""
-        return None
-
-    @classmethod
-    def check_export(cls, expected, got, labels=None):
-        """Kind-specific agreement numbers of an exported model's output.
-
-        Args:
-            expected: float64 array. Keras outputs.
-            got: float64 array. Exported-model outputs, same shape.
-            labels: optional array of the task's labels.
-
-        Returns:
-            dict of numbers (see `mtlzoo.export.compare`). Defaults to {}.
-        """
-        return {}
