@@ -7,6 +7,8 @@ the top of the repository. `package_path(...)` answers both.
 """
 
 import hashlib
+import json
+import os
 import pathlib
 
 PACKAGE_DIR = pathlib.Path(__file__).resolve().parent
@@ -48,3 +50,41 @@ def sha256(path):
         for chunk in iter(lambda: f.read(1 << 20), b""):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def named_json(value, folder, what, accepts):
+    """The object in a JSON file given by name or path; others pass as is.
+
+    A str or path ending in `.json` is that file; any other str names
+    `<folder>/<value>.json` (a file the package ships).
+
+    Args:
+        value: str, path or anything else (returned unchanged).
+        folder: path. Where the shipped files are.
+        what: str. What the file holds, for messages (`"head graph"`).
+        accepts: str. What else may be passed, for the message when
+            nothing is found.
+
+    Raises:
+        ValueError: naming the shipped names when the file does not
+            exist, or the parse error when it is not valid JSON.
+    """
+    if not isinstance(value, (str, os.PathLike)):
+        return value
+    folder = pathlib.Path(folder)
+    path = pathlib.Path(value)
+    if path.suffix != ".json":
+        path = folder / f"{value}.json"
+    if not path.is_file():
+        shipped = sorted(p.stem for p in folder.glob("*.json"))
+        raise ValueError(
+            f"No {what} {str(value)!r}; shipped: {shipped}, or pass "
+            f"{accepts}. Received: graph={value!r}"
+        )
+    try:
+        return json.loads(path.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ValueError(
+            f"The {what} file is not valid JSON ({error}). "
+            f"Received: graph={str(value)!r}"
+        ) from None

@@ -27,12 +27,11 @@ Each takes raw 0..255 RGB (preprocessing `"unit"`: `x / 255`, the
 """
 
 import copy
-import json
-import os
 import pathlib
 
 import keras
 
+from mtlzoo import _files
 from mtlzoo.backbones.registry import register_backbone
 
 GRAPHS = pathlib.Path(__file__).parent / "graphs"
@@ -52,24 +51,12 @@ def load_graph(graph):
     Returns:
         The dict.
     """
-    if isinstance(graph, (str, os.PathLike)):
-        path = pathlib.Path(graph)
-        if path.suffix != ".json":
-            path = GRAPHS / f"{graph}.json"
-        if not path.is_file():
-            shipped = sorted(p.stem for p in GRAPHS.glob("*.json"))
-            raise ValueError(
-                f"No converted trunk graph {str(graph)!r}; shipped: "
-                f"{shipped}, or pass a JSON file path or a dict. "
-                f"Received: graph={graph!r}"
-            )
-        try:
-            graph = json.loads(path.read_text())
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise ValueError(
-                f"The trunk graph file is not valid JSON ({error}). "
-                f"Received: graph={str(graph)!r}"
-            ) from None
+    graph = _files.named_json(
+        graph,
+        GRAPHS,
+        "converted trunk graph",
+        "a JSON file path or a dict",
+    )
     if not isinstance(graph, dict) or not set(_FORMAT) <= set(graph):
         raise ValueError(
             f"A converted trunk graph is a dict with keys {list(_FORMAT)}. "

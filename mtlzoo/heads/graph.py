@@ -16,14 +16,13 @@ saved model needs no custom object.
 """
 
 import copy
-import json
-import os
 import pathlib
 
 import keras
 import numpy as np
 from keras import layers
 
+from mtlzoo import _files
 from mtlzoo.backbones.stages import LEVELS
 from mtlzoo.heads.base import register_head
 
@@ -40,24 +39,12 @@ def load_head_graph(graph):
         dict with `inputs` (list of sources) and `config` (a functional
         `keras.Model` config).
     """
-    if isinstance(graph, (str, os.PathLike)):
-        path = pathlib.Path(graph)
-        if path.suffix != ".json":
-            path = GRAPHS / f"{graph}.json"
-        if not path.is_file():
-            shipped = sorted(p.stem for p in GRAPHS.glob("*.json"))
-            raise ValueError(
-                f"No head graph {str(graph)!r}; shipped: {shipped}, or pass "
-                "a JSON file path or a dict with `inputs` and `config`. "
-                f"Received: graph={graph!r}"
-            )
-        try:
-            graph = json.loads(path.read_text())
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise ValueError(
-                f"The head graph file is not valid JSON ({error}). "
-                f"Received: graph={str(graph)!r}"
-            ) from None
+    graph = _files.named_json(
+        graph,
+        GRAPHS,
+        "head graph",
+        "a JSON file path or a dict with `inputs` and `config`",
+    )
     if (
         not isinstance(graph, dict)
         or not isinstance(graph.get("inputs"), list)
