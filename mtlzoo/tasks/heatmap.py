@@ -8,6 +8,7 @@ from mtlzoo.tasks import _arrays
 from mtlzoo.tasks import _crop
 from mtlzoo.tasks import _heatmaps
 from mtlzoo.tasks import _ops
+from mtlzoo.tasks._point_options import PointOptionsMixin
 from mtlzoo.tasks.base import Task
 from mtlzoo.tasks.registry import register_kind
 
@@ -21,7 +22,7 @@ _DEFAULTS = {
 
 @keras.saving.register_keras_serializable(package="mtlzoo")
 @register_kind("heatmap")
-class HeatmapTask(Task):
+class HeatmapTask(PointOptionsMixin, Task):
     """One heatmap per keypoint, at `1 / stride` of the input resolution.
 
     The head outputs `(batch, H / stride, W / stride, K)` maps in [0, 1]
@@ -67,6 +68,7 @@ class HeatmapTask(Task):
     """
 
     count_option = "num_keypoints"
+    option_defaults = _DEFAULTS
 
     is_dense = True
     metric_directions = {"mse": False, "peak_pck": True}
@@ -123,25 +125,11 @@ class HeatmapTask(Task):
             class_names=class_names,
         )
 
-    def get_config(self):
-        config = super().get_config()
-        for key, default in _DEFAULTS.items():
-            value = getattr(self, key)
-            if value != default:
-                config[key] = list(value) if key == "keypoint_names" else value
-        return config
-
     def __repr__(self):
         return (
             f"Task({self.name!r}, {self.kind!r}, num_keypoints="
             f"{self.num_keypoints}, stride={self.stride})"
         )
-
-    def __deepcopy__(self, memo):
-        new = super().__deepcopy__(memo)
-        if self.keypoint_names is not None:
-            new.keypoint_names = list(self.keypoint_names)
-        return new
 
     # ------------------------------------------------------------ shapes
     def map_size(self, input_shape):

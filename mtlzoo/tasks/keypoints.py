@@ -7,6 +7,7 @@ from keras import ops
 from mtlzoo.tasks import _crop
 from mtlzoo.tasks import _heatmaps
 from mtlzoo.tasks import _ops
+from mtlzoo.tasks._point_options import PointOptionsMixin
 from mtlzoo.tasks.base import Task
 from mtlzoo.tasks.registry import register_kind
 
@@ -21,7 +22,7 @@ _DEFAULTS = {
 
 @keras.saving.register_keras_serializable(package="mtlzoo")
 @register_kind("keypoints")
-class KeypointsTask(Task):
+class KeypointsTask(PointOptionsMixin, Task):
     """K points per image (landmarks, a pose), each 2-D or 3-D, with a
     visibility.
 
@@ -68,6 +69,7 @@ class KeypointsTask(Task):
     """
 
     count_option = "num_keypoints"
+    option_defaults = _DEFAULTS
 
     metric_directions = {"pck": True, "distance": False}
     primary_metric_name = "pck"
@@ -130,25 +132,11 @@ class KeypointsTask(Task):
             class_names=class_names,
         )
 
-    def get_config(self):
-        config = super().get_config()
-        for key, default in _DEFAULTS.items():
-            value = getattr(self, key)
-            if value != default:
-                config[key] = list(value) if key == "keypoint_names" else value
-        return config
-
     def __repr__(self):
         return (
             f"Task({self.name!r}, {self.kind!r}, num_keypoints="
             f"{self.num_keypoints}, coords={self.coords})"
         )
-
-    def __deepcopy__(self, memo):
-        new = super().__deepcopy__(memo)
-        if self.keypoint_names is not None:
-            new.keypoint_names = list(self.keypoint_names)
-        return new
 
     # ------------------------------------------------------------ shapes
     def output_shape(self, input_shape):
