@@ -164,13 +164,16 @@ def _fit_batch(guard, name, value, n, missing, tasks):
 
 
 def _size_message(tasks, n, static):
+    """The message of `_fit_batch`'s in-graph check, for sizes known
+    before tracing (one message for the rule, whichever check meets it)."""
     names = [t.name for t in tasks]
-    off = {k: v for k, v in static.items() if v != n}
-    culprits = ", ".join(
-        f"task '{k}'" if k in names else k for k in sorted(off)
-    )
+    off = {
+        (f"task '{k}'" if k in names else k): int(v)
+        for k, v in sorted(static.items())
+        if v != n
+    }
+    counts = ", ".join(f"{v} samples for {k}" for k, v in off.items())
     return (
-        f"The labels of every task must have the images' batch size "
-        f"({n}); {culprits} do(es) not. Received: batch sizes "
-        f"{ {k: int(v) for k, v in static.items()} } for {n} images"
+        "The labels of every task must have the images' batch size; "
+        f"those of {', '.join(off)} do not. Received: {counts}, {n} images"
     )
