@@ -273,6 +273,7 @@ def main(argv=None):
     from mtlzoo import _files
     from mtlzoo import convert
     from mtlzoo.presets import card as card_lib
+    from mtlzoo.presets.weights import weights_block
 
     package = pathlib.Path(args.package)
     meta = json.loads((package / "package.json").read_text())
@@ -334,12 +335,7 @@ def main(argv=None):
             "mtlzoo."
         ),
         "architecture": json.loads(json.dumps(again.get_config())),
-        "weights": {
-            "file": weights_path.name,
-            "sha256": _files.sha256(weights_path),
-            "size_bytes": weights_path.stat().st_size,
-            "params": int(again.count_params()),
-        },
+        "weights": weights_block(weights_path, again.count_params()),
         "source": {
             "converted_from": record,
             "command": "python tools/convert_faceapi_age_gender.py "

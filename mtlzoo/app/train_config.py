@@ -42,10 +42,10 @@ import keras
 import numpy as np
 
 from mtlzoo import callbacks as callbacks_lib
-from mtlzoo._files import sha256
 from mtlzoo.app import plots
 from mtlzoo.datasets import config as dataset_config
 from mtlzoo.model import MultiTaskModel
+from mtlzoo.presets.weights import weights_block
 from mtlzoo.tasks import Task
 
 TRAINING_KEYS = (
@@ -267,12 +267,7 @@ def write_outputs(model, config, output_dir, name, history):
     out = dict(config)
     out["name"] = name
     out["architecture"] = model.get_config()
-    out["weights"] = {
-        "file": weights_file,
-        "sha256": sha256(weights_path),
-        "size_bytes": os.path.getsize(weights_path),
-        "params": int(model.count_params()),
-    }
+    out["weights"] = weights_block(weights_path, model.count_params())
     config_path = os.path.join(output_dir, f"{name}.json")
     with open(config_path, "w", encoding="utf-8") as f:
         json.dump(out, f, indent=2)

@@ -22,7 +22,6 @@ import warnings
 
 import keras
 
-from mtlzoo import _files
 from mtlzoo import weighting as weighting_lib
 from mtlzoo.presets import first_use
 from mtlzoo.presets import registry
@@ -270,12 +269,9 @@ def save_to_preset(model, preset_dir, description=None, overwrite=False):
         or (f"Fine-tuned from preset '{source}'." if source else ""),
         "architecture": arch,
         "training": _training_block(model),
-        "weights": {
-            "file": WEIGHTS_FILE,
-            "sha256": _files.sha256(weights_path),
-            "size_bytes": weights_path.stat().st_size,
-            "params": int(fresh.count_params()),
-        },
+        "weights": weights_lib.weights_block(
+            weights_path, fresh.count_params()
+        ),
     }
     if source:
         config["source_preset"] = source

@@ -20,6 +20,26 @@ WEIGHTS_DIRS = _files.candidates("pretrained")
 CACHE_SUBDIR = "mtlzoo"
 
 
+def weights_block(path, params):
+    """The `weights` block of a zoo config for the weights file at `path`.
+
+    Args:
+        path: str or path. The weights file (its name is the block's
+            `file`).
+        params: int. The model's parameter count.
+
+    Returns:
+        dict with `file`, `sha256`, `size_bytes` and `params`.
+    """
+    path = pathlib.Path(path)
+    return {
+        "file": path.name,
+        "sha256": _files.sha256(path),
+        "size_bytes": path.stat().st_size,
+        "params": int(params),
+    }
+
+
 def weights_spec(config, preset=None):
     """`(file, sha256, url or None)` of a config's `weights` block.
 
