@@ -43,7 +43,6 @@ import pathlib
 import platform
 import subprocess
 import sys
-import time
 
 import numpy as np
 
@@ -212,30 +211,6 @@ def read_reference(work):
     return reference, crops, expected
 
 
-def agreement(expected, got):
-    from mtlzoo import convert
-
-    return {
-        task: {
-            k: float(f"{v:.3g}")
-            for k, v in convert.differences(expected[task], got[task]).items()
-        }
-        for task in expected
-    }
-
-
-def latency_ms(fn, crops, repeats=3):
-    """Median over repeats of the mean ms per image, one image a call."""
-    fn(crops[:1])
-    runs = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for crop in crops:
-            fn(crop[None])
-        runs.append(1000 * (time.perf_counter() - start) / len(crops))
-    return float(f"{np.median(runs):.3g}")
-
-
 def square_box(box):
     """The square `[left, top, right, bottom]` around an `(x, y, w, h)`
     box, in whole pixels (as `mtlzoo.zoo.square_box` rounds it)."""
@@ -272,6 +247,7 @@ def main(argv=None):
     import mtlzoo
     from mtlzoo import _files
     from mtlzoo import convert
+    from mtlzoo.convert import agreement
     from mtlzoo.presets import card as card_lib
     from mtlzoo.presets.weights import weights_block
 
@@ -314,12 +290,12 @@ def main(argv=None):
 
     x = crops.astype("float32")
     got = again.predict(x, verbose=0)
-    agree = agreement(expected, got)
+    agree = agreement.differences_by_output(expected, got)
     astronaut = [
         i for i, n in enumerate(reference["names"]) if n == "astronaut"
     ]
     write_test_reference(out / REFERENCE, reference, crops, expected, astronaut)
-    ours_ms = latency_ms(again.predict_on_batch, x)
+    ours_ms = agreement.latency_ms(again.predict_on_batch, x)
     n_demo = len(crops) - len(astronaut)
     params = int(sum(w.size for w in weights.values()))
 

@@ -36,7 +36,6 @@ import os
 import pathlib
 import platform
 import sys
-import time
 import zipfile
 
 import numpy as np
@@ -198,30 +197,6 @@ def reference_outputs(onet, crops):
     }
 
 
-def agreement(expected, got):
-    from mtlzoo import convert
-
-    return {
-        task: {
-            k: float(f"{v:.3g}")
-            for k, v in convert.differences(expected[task], got[task]).items()
-        }
-        for task in expected
-    }
-
-
-def latency_ms(fn, crops, repeats=3):
-    """Median over repeats of the mean ms per image, one image a call."""
-    fn(crops[:1])
-    runs = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        for crop in crops:
-            fn(crop[None])
-        runs.append(1000 * (time.perf_counter() - start) / len(crops))
-    return float(f"{np.median(runs):.3g}")
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--wheel", required=True, help="mtcnn-1.0.0 wheel")
@@ -238,6 +213,7 @@ def main(argv=None):
     import mtlzoo
     from mtlzoo import _files
     from mtlzoo import convert
+    from mtlzoo.convert import agreement
     from mtlzoo.presets import card as card_lib
     from mtlzoo.presets.weights import weights_block
 
@@ -270,10 +246,10 @@ def main(argv=None):
     keep = [0, 1, n_faces, n_faces + 1]  # two face crops, two others
     write_reference(out / REFERENCE, names, boxes, expected, keep)
     got = again.predict(crops, verbose=0)
-    agree = agreement(expected, got)
+    agree = agreement.differences_by_output(expected, got)
     scores = expected["face"][:, 1]
-    ours_ms = latency_ms(again.predict_on_batch, crops)
-    original_ms = latency_ms(
+    ours_ms = agreement.latency_ms(again.predict_on_batch, crops)
+    original_ms = agreement.latency_ms(
         lambda x: onet.predict_on_batch((x - 127.5) / 128.0), crops
     )
 

@@ -14,6 +14,8 @@ Reading `.tflite` files needs the pure-Python package `tflite`
 
 from mtlzoo.convert.agreement import compare_with_tflite
 from mtlzoo.convert.agreement import differences
+from mtlzoo.convert.agreement import differences_by_output
+from mtlzoo.convert.agreement import latency_ms
 from mtlzoo.convert.agreement import run_tflite
 from mtlzoo.convert.from_tflite import from_tflite
 from mtlzoo.convert.record import conversion_record
@@ -30,7 +32,9 @@ __all__ = [
     "compare_with_tflite",
     "conversion_record",
     "differences",
+    "differences_by_output",
     "from_tflite",
+    "latency_ms",
     "read_tflite",
     "run_tflite",
     "split_model",

@@ -21,6 +21,50 @@ def differences(expected, got):
     return {"max_abs": diff, "max_rel": diff / scale if scale else diff}
 
 
+def differences_by_output(expected, got):
+    """`differences` of each output, rounded to 3 significant digits (as
+    preset cards record them).
+
+    Args:
+        expected: dict output name -> array (the original runtime's).
+        got: dict output name -> array (the converted model's).
+
+    Returns:
+        dict output name -> `{"max_abs": ..., "max_rel": ...}`.
+    """
+    return {
+        name: {
+            k: float(f"{v:.3g}")
+            for k, v in differences(expected[name], got[name]).items()
+        }
+        for name in expected
+    }
+
+
+def latency_ms(fn, images, repeats=3):
+    """Median over `repeats` of the mean ms per image of `fn`, called on
+    one image at a time (after one warm-up call).
+
+    Args:
+        fn: callable taking a batch `(1, ...)`.
+        images: array `(N, ...)`.
+        repeats: int. Defaults to 3.
+
+    Returns:
+        float, rounded to 3 significant digits.
+    """
+    import time
+
+    fn(images[:1])
+    runs = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        for image in images:
+            fn(image[None])
+        runs.append(1000 * (time.perf_counter() - start) / len(images))
+    return float(f"{np.median(runs):.3g}")
+
+
 def run_tflite(path, images, num_threads=1):
     """Run a `.tflite` file with `tf.lite.Interpreter`, one image at a time.
 

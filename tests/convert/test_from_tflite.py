@@ -185,3 +185,15 @@ def test_supported_ops_cover_the_mediapipe_set():
 def test_differences():
     out = convert.differences(np.array([2.0, -4.0]), np.array([2.5, -4.0]))
     assert out == {"max_abs": 0.5, "max_rel": 0.125}
+
+
+def test_differences_by_output_and_latency():
+    expected = {"a": np.array([2.0, -4.0]), "b": np.array([3.0])}
+    got = {"a": np.array([2.5, -4.0]), "b": np.array([3.0001234])}
+    out = convert.differences_by_output(expected, got)
+    assert out["a"] == {"max_abs": 0.5, "max_rel": 0.125}
+    assert out["b"] == {"max_abs": 0.000123, "max_rel": 4.11e-05}
+    calls = []
+    ms = convert.latency_ms(lambda x: calls.append(x.shape), np.zeros((4, 2)))
+    assert ms >= 0.0
+    assert calls == [(1, 2)] * 13  # one warm-up, then 3 x 4 single images
